@@ -1,0 +1,26 @@
+"""Every data card states what its loader computes, and every registered dataset has a card."""
+import pytest
+from conftest import ROOT
+from lmmrec_nb.cards import card_status
+from lmmrec_nb.data import REGISTRY
+
+CARDS = ROOT / 'data_cards'
+
+
+def test_every_dataset_has_a_card():
+    assert sorted(p.stem for p in CARDS.glob('*.md')) == sorted(REGISTRY)
+
+
+@pytest.mark.parametrize('name', sorted(REGISTRY))
+def test_card_matches_loader(name):
+    card, fresh = card_status(CARDS / f'{name}.md')
+    assert card == fresh, f'data_cards/{name}.md disagrees with its loader: run lmmrec_nb.cards.update_cards()'
+
+
+@pytest.mark.parametrize('name', sorted(REGISTRY))
+def test_card_has_required_sections(name):
+    text = (CARDS / f'{name}.md').read_text()
+    assert text.startswith('---\n') and 'license:' in text.split('---')[1]
+    for section in ('## Source and citation', '## Terms', '## Preprocessing', '## Split protocol', '## Statistics',
+                    '## Text sent to an LLM', '## Personal and sensitive information', '## Known biases and limits', '## Intended use'):
+        assert section in text, f'{name}: missing {section!r}'
