@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # The test command (README): installs what it needs, then runs the CI checks in nbdev's order.
 source "$(dirname "$0")/env.sh"
+# One OpenMP thread per process: nbdev_test runs notebooks side by side on 2 cores, and oversubscribed torch
+# threads run 10-20x slower there. Set OMP_NUM_THREADS to override.
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 t0=$SECONDS
 step() { echo; echo "== [$((SECONDS - t0))s] $*"; }
 scratch="$(mktemp -d)"; trap 'rm -rf "$scratch"' EXIT

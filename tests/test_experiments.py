@@ -3,6 +3,8 @@ import ast, json
 import pytest
 from conftest import EXPERIMENTS, ROOT, is_finite, parameters_cells, run_notebook
 
+RESULTS = ROOT / 'nbs' / 'experiments' / 'results'
+
 METRICS = ('recall@20', 'ndcg@20')
 # CI-sized overrides per notebook (most run on their committed defaults).
 CI_PARAMS = {}
@@ -10,6 +12,10 @@ CI_PARAMS = {}
 EXPECTED = {
     'e00_popularity': {('amazon-musical-instruments-2014', 'MostPop'): {'recall@20': 0.1586, 'ndcg@20': 0.0706},
                        ('rlmrec-amazon-book', 'MostPop'): {'recall@20': 0.0318, 'ndcg@20': 0.0182}},
+    # CI size (4 epochs, seed 2023, 1 thread): deterministic on the CPU, the same at 1 and 2 threads.
+    'e01_lightgcn': {('rlmrec-amazon-book', 'LightGCN'): {'recall@20': 0.0596, 'ndcg@20': 0.0348},
+                     ('rlmrec-yelp', 'LightGCN'): {'recall@20': 0.0829, 'ndcg@20': 0.0529},
+                     ('rlmrec-yelp', 'MostPop'): {'recall@20': 0.0238, 'ndcg@20': 0.0148}},
 }
 
 
@@ -43,6 +49,25 @@ def test_experiment_runs_and_beats_the_floor(nb, tmp_path):
         assert all(is_finite(r[m]) and 0 <= r[m] <= 1 for m in METRICS), r
         if r['model'] != 'MostPop' and r['dataset'] in floors:
             assert r['recall@20'] > floors[r['dataset']]['recall@20'], f"{r['model']} on {r['dataset']} is below the most-popular floor"
+    if (RESULTS / f'{nb.stem}_full.json').exists() and 'histories' in rec:
+        assert same_as_full_run(nb.stem, rec['histories']) > 0, 'no epoch in common with the committed full run'
     for (ds, model), exp in EXPECTED.get(nb.stem, {}).items():
         got = next(r for r in rows if r['dataset'] == ds and r['model'] == model)
         assert {m: got[m] for m in exp} == pytest.approx(exp, abs=1e-4)
+
+
+def same_as_full_run(stem, histories):
+    """Validation Recall@20 of this (short) run at each evaluated epoch equals the committed full run's, same seed.
+
+    Full runs record `histories` as {"<variant>|<seed>[|<setting>]": [{"epoch", "val_recall@20"}, ...]}.
+    Returns the number of (run, epoch) points compared."""
+    path = RESULTS / f'{stem}_full.json'
+    if not path.exists() or not histories: return 0
+    full, n = json.loads(path.read_text()).get('histories', {}), 0
+    for key, hist in histories.items():
+        ref = {h['epoch']: h['val_recall@20'] for h in full.get(key, [])}
+        for h in hist:
+            if h['epoch'] in ref:
+                assert h['val_recall@20'] == pytest.approx(ref[h['epoch']], rel=1e-3, abs=1e-5), f'{stem} {key} epoch {h["epoch"]}'
+                n += 1
+    return n
