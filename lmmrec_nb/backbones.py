@@ -23,6 +23,7 @@ class Embeds:
     user: torch.Tensor  # [n_users, d'] final user embeddings
     item: torch.Tensor  # [n_items, d'] final item embeddings
     views: list = field(default_factory=list)  # [(user, item), ...] extra views (SGL, SimGCL)
+    layers: list|None = None  # [E0..EL] of the propagation behind user / item (a wrapper may reuse them)
 
 class Backbone(nn.Module):
     "Embedding tables on the training graph; subclasses choose the graph, the layer combination and the loss."
@@ -58,10 +59,15 @@ def _combine(self:Backbone, layers:list): return torch.stack(layers).sum(0)
 def _forward(self:Backbone, keep_rate:float=1.0, # probability of keeping each edge (1: the full graph)
              perturb=None): # optional callable applied to each propagated layer
     "Final (users, items) embeddings."
-    e = self.combine(self.layers(keep_rate, perturb))
-    return e[:self.n_users], e[self.n_users:]
+    e = self.encode(keep_rate, perturb)
+    return e.user, e.item
 
-Backbone.layers, Backbone.combine, Backbone.forward = _layers, _combine, _forward
+def _encode(self:Backbone, keep_rate:float=1.0, perturb=None): # as in `forward`
+    "`Embeds` of one propagation, keeping its layers."
+    L = self.layers(keep_rate, perturb); e = self.combine(L)
+    return Embeds(e[:self.n_users], e[self.n_users:], layers=L)
+
+Backbone.layers, Backbone.combine, Backbone.forward, Backbone.encode = _layers, _combine, _forward, _encode
 
 # %% ../nbs/21_backbones.ipynb #7cc4f528
 def _train(self:Backbone, mode:bool=True):
@@ -89,7 +95,7 @@ class LightGCN(Backbone):
     name, hparams = 'lightgcn', dict(n_layers=3, reg=1e-7, keep_rate=0.8)
     def embed(self):
         "Embeddings for one training batch (a freshly dropped graph)."
-        return Embeds(*self.forward(self.hp['keep_rate']))
+        return self.encode(self.hp['keep_rate'])
     def loss(self, batch:tuple, # (users, positive items, negative items) LongTensors
              out:Embeds|None=None): # precomputed `embed()` (a wrapper may share it)
         "(total, parts) with parts {'bpr', 'reg'}."
@@ -122,7 +128,7 @@ class SGL(LightGCN):
     def embed(self):
         "Final embeddings on the full graph, plus two augmented views."
         v1, v2 = self.view(), self.view()
-        return Embeds(*self.forward(), views=[v1, v2])
+        out = self.encode(); out.views = [v1, v2]; return out
     def cl_nodes(self, batch): u, p, n = batch; return ((0, u), (1, p), (1, n))  # (user/item side, ids)
     def loss(self, batch, out:Embeds|None=None):
         "(total, parts) with parts {'bpr', 'reg', 'cl'}."

@@ -18,7 +18,7 @@ from .llm import LLM, Backend, ResponseCache, get_backend
 # %% auto #0
 __all__ = ['GEN', 'ARTIFACT', 'SMOLLM2_ID', 'attempt_settings', 'Request', 'item_requests', 'run_requests', 'user_requests',
            'motivation_text', 'to_table', 'summary_table', 'Motivations', 'extract_motivations', 'load_motivations',
-           'xrec_motivations', 'publish_cache', 'main']
+           'xrec_motivations', 'motivation_texts', 'publish_cache', 'main']
 
 # %% ../nbs/12_extract.ipynb #9034ecc5
 GEN = {'temperature': 0.0, 'max_tokens': 400, 'repeat_penalty': 1.15}  # the first attempt
@@ -165,6 +165,14 @@ def xrec_motivations(d): # RecData of 'xrec-yelp' (with .profiles)
         return to_table(rs)
     return Motivations(conv('item'), conv('user'), None)
 
+# %% ../nbs/12_extract.ipynb #7c36476e
+def motivation_texts(d, # RecData: with XRec profiles, or one whose motivations are in an extraction cache
+                     cache:str|Path|None=None): # cache for `load_motivations` (default: the committed artifact)
+    "{'item': DataFrame(id, text), 'user': ...}: the text to embed, for every entity with valid motivations."
+    m = xrec_motivations(d) if d.profiles else load_motivations(d, cache, progress=False)
+    pick = lambda t: t.to_pandas().query("status == 'ok' and text != ''")[['id', 'text']].reset_index(drop=True)
+    return {'item': pick(m.items), 'user': pick(m.users)}
+
 # %% ../nbs/12_extract.ipynb #c81cc516
 def publish_cache(cache:str|Path, # the working cache (.jsonl)
                   out_dir:str|Path, # e.g. artifacts/motivations
@@ -186,11 +194,12 @@ def main(cache:str=None, # cache file (.jsonl) to read and append to
          retries:int=2, # extra attempts per invalid answer
          limit:int=None, # first N items and users only
          threads:int=1, # llama.cpp threads
+         parallel:int=1, # llama.cpp sequences decoded together (2 threads x 4 slots: about 1.2x the prompts/s of 1 slot)
          no_users:bool=False, # items only
          publish:str=None): # write cache.jsonl.gz + summary.json into this folder at the end
     "Extract motivations for a dataset, resumably, and print the summary table."
     from lmmrec_nb.data import load
-    kw = {'n_threads': threads} if backend == 'llamacpp' else {}
+    kw = {'n_threads': threads, 'n_parallel': parallel} if backend == 'llamacpp' else {}
     cache = cache or cache_dir('llm')/'responses.jsonl'
     llm = LLM(get_backend(backend, **kw), ResponseCache(cache))
     t0 = time.time(); m = extract_motivations(load(dataset), llm, retries=retries, users=not no_users, limit=limit)

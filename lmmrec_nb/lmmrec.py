@@ -35,8 +35,8 @@ class MotivationPrototypes(nn.Module):
         self.register_buffer('src', src); self.register_buffer('dst', dst)
     def weights(self, E:torch.Tensor): # [n_nodes, d] one layer
         "Row-normalised edge weights a_ht from the prototype mixtures of both ends."
-        m = F.softmax(E @ self.C, -1) @ self.C.T
-        a = (F.cosine_similarity(m.index_select(0, self.dst), m.index_select(0, self.src), dim=-1) + 1) / 2
+        m = F.normalize(F.softmax(E @ self.C, -1) @ self.C.T, dim=-1, eps=1e-8)  # unit rows once per node, not per edge
+        a = ((m.index_select(0, self.dst) * m.index_select(0, self.src)).sum(-1) + 1) / 2
         return a / torch.zeros(self.n, device=a.device).index_add_(0, self.dst, a).clamp_min(1e-12).index_select(0, self.dst)
     def forward(self, layers:list): # [E_0, ..., E_L], each [n_nodes, d]
         "Interaction motivations r = mean_l A_a(E_l) E_l, [n_nodes, d]."
@@ -84,7 +84,7 @@ def _lmmrec_loss(self:LMMRec, batch:tuple): # (users, positive items, negative i
         ev = [e[g][:, :d] for g in groups]  # GCCF's concatenated layers: the first block is the layer-0 space
         mean = lambda f: sum(f(k) for k in range(len(groups))) / len(groups)
         if w['pair']:
-            r = self.protos(self.backbone.layers())  # interaction motivations of every node
+            r = self.protos(out.layers or self.backbone.layers())  # interaction motivations, from this batch's propagation
             parts['pair'] = w['pair'] * pairwise_alignment(tuple(r[g] for g in groups), tuple(z), w['pair_tau'])
         if w['ta']: parts['ta'] = w['ta'] * mean(lambda k: translation_alignment(z[k], ev[k], self.gen))
         if w['itc']: parts['itc'] = w['itc'] * mean(lambda k: correspondence(z[k], self.teacher(self.S[groups[k]]), ev[k], w['itc_alpha']))

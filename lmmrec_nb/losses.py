@@ -8,8 +8,8 @@ import copy
 import torch, torch.nn as nn, torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['bpr_loss', 'l2_reg', 'info_nce', 'con_alignment', 'pairwise_alignment', 'translation_alignment', 'ema_update',
-           'make_teacher', 'correspondence']
+__all__ = ['bpr_loss', 'l2_reg', 'LogSumExpDot', 'info_nce', 'con_alignment', 'pairwise_alignment', 'translation_alignment',
+           'ema_update', 'make_teacher', 'correspondence']
 
 # %% ../nbs/31_losses.ipynb #17abd415
 def _nonempty(name:str, *xs:torch.Tensor):
@@ -25,6 +25,19 @@ def l2_reg(params): # iterable of tensors (embedding tables, or batch rows)
     "Sum of squared L2 norms (RLMRec's form, not halved); multiply by the `reg` weight."
     return sum(p.square().sum() for p in params)
 
+# %% ../nbs/31_losses.ipynb #f9f44747
+class LogSumExpDot(torch.autograd.Function):
+    "Row-wise logsumexp(q @ c.T) whose backward reuses the forward's softmax (one exp pass, not two)."
+    @staticmethod
+    def forward(ctx, q:torch.Tensor, c:torch.Tensor): # [B, d] anchors, [N, d] candidates
+        s = q @ c.T; m = s.amax(-1, keepdim=True); p = (s - m).exp_(); z = p.sum(-1, keepdim=True)
+        ctx.save_for_backward(q, c, p.div_(z))
+        return (m + z.log()).squeeze(-1)
+    @staticmethod
+    def backward(ctx, g:torch.Tensor): # [B] upstream gradient
+        q, c, p = ctx.saved_tensors; gp = p * g[:, None]
+        return gp @ c, gp.T @ q
+
 # %% ../nbs/31_losses.ipynb #8d3408ed
 def info_nce(a:torch.Tensor, b:torch.Tensor, # [B, d] paired views (row k of a matches row k of b)
              tau:float=0.2, # temperature
@@ -35,7 +48,7 @@ def info_nce(a:torch.Tensor, b:torch.Tensor, # [B, d] paired views (row k of a m
     if a.shape != b.shape: raise ValueError(f"info_nce: paired views must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
     a = F.normalize(a, dim=-1, eps=1e-4) / tau  # temperature folded into the anchors: no B x N division
     b, c = (F.normalize(x, dim=-1, eps=1e-4) for x in (b, b if candidates is None else candidates))
-    per = -(a * b).sum(-1) + torch.logsumexp(a @ c.T, dim=-1)
+    per = -(a * b).sum(-1) + LogSumExpDot.apply(a, c)
     return per.sum() if reduction == 'sum' else per.mean()
 
 # %% ../nbs/31_losses.ipynb #dcb60e58

@@ -6,8 +6,9 @@ from conftest import EXPERIMENTS, ROOT, is_finite, parameters_cells, run_noteboo
 RESULTS = ROOT / 'nbs' / 'experiments' / 'results'
 
 METRICS = ('recall@20', 'ndcg@20')
-# CI-sized overrides per notebook (most run on their committed defaults).
-CI_PARAMS = {}
+# CI runs: each notebook on its committed (CI-sized) defaults, plus these extra parameter sets.
+EXTRA_RUNS = {'e02_lmmrec': [{'DATASET': 'xrec-yelp-profiled', 'MAX_EPOCHS': 4}]}
+RUNS = [(nb, {}) for nb in EXPERIMENTS] + [(nb, p) for nb in EXPERIMENTS for p in EXTRA_RUNS.get(nb.stem, [])]
 # Deterministic expectations: (dataset, model) -> metrics on the test split, from the committed protocol.
 EXPECTED = {
     'e00_popularity': {('amazon-musical-instruments-2014', 'MostPop'): {'recall@20': 0.1586, 'ndcg@20': 0.0706},
@@ -39,9 +40,9 @@ def test_no_nbdev_directives_in_experiments(nb):
     assert not any('#| export' in c or 'nbdev_export' in c or '#| default_exp' in c for c in code)
 
 
-@pytest.mark.parametrize('nb', EXPERIMENTS, ids=lambda p: p.stem)
-def test_experiment_runs_and_beats_the_floor(nb, tmp_path):
-    rec = run_notebook(nb, tmp_path, OUT_DIR=str(tmp_path / 'out'), **CI_PARAMS.get(nb.stem, {}))
+@pytest.mark.parametrize('nb,params', RUNS, ids=[nb.stem + ''.join(f'-{v}' for v in p.values()) for nb, p in RUNS])
+def test_experiment_runs_and_beats_the_floor(nb, params, tmp_path):
+    rec = run_notebook(nb, tmp_path, OUT_DIR=str(tmp_path / 'out'), **params)
     rows = rec['results']
     assert rows, 'no results recorded'
     floors = {r['dataset']: r for r in rows if r['model'] == 'MostPop'}
@@ -49,20 +50,27 @@ def test_experiment_runs_and_beats_the_floor(nb, tmp_path):
         assert all(is_finite(r[m]) and 0 <= r[m] <= 1 for m in METRICS), r
         if r['model'] != 'MostPop' and r['dataset'] in floors:
             assert r['recall@20'] > floors[r['dataset']]['recall@20'], f"{r['model']} on {r['dataset']} is below the most-popular floor"
-    if list(RESULTS.glob(f'{nb.stem}_full*.json')) and 'histories' in rec:
-        assert same_as_full_run(nb.stem, rec['histories']) > 0, 'no epoch in common with the committed full run'
+    datasets = {r['dataset'] for r in rows}
+    if 'histories' in rec and any(full_runs(nb.stem, ds) for ds in datasets):
+        assert sum(same_as_full_run(nb.stem, ds, rec['histories']) for ds in datasets) > 0, 'no epoch in common with the committed full run'
     for (ds, model), exp in EXPECTED.get(nb.stem, {}).items():
         got = next(r for r in rows if r['dataset'] == ds and r['model'] == model)
         assert {m: got[m] for m in exp} == pytest.approx(exp, abs=1e-4)
 
 
-def same_as_full_run(stem, histories):
+def full_runs(stem, dataset):
+    "The committed full-run files of notebook `stem` on `dataset` (a full run may be split: {stem}_full*.json)."
+    runs = (json.loads(p.read_text()) for p in sorted(RESULTS.glob(f'{stem}_full*.json')))
+    return [r for r in runs if r.get('dataset') == dataset]
+
+
+def same_as_full_run(stem, dataset, histories):
     """Validation Recall@20 of this (short) run at each evaluated epoch equals the committed full run's, same seed.
 
     Full runs record `histories` as {"<variant>|<seed>[|<setting>]": [{"epoch", "val_recall@20"}, ...]}.
     Returns the number of (run, epoch) points compared."""
-    full, n = {}, 0  # a full run may be split over several files: {stem}_full.json, {stem}_full_<part>.json
-    for path in sorted(RESULTS.glob(f'{stem}_full*.json')): full.update(json.loads(path.read_text()).get('histories', {}))
+    full, n = {}, 0
+    for run in full_runs(stem, dataset): full.update(run.get('histories', {}))
     for key, hist in histories.items():
         ref = {h['epoch']: h['val_recall@20'] for h in full.get(key, [])}
         for h in hist:

@@ -2,9 +2,8 @@
 import json, os
 from pathlib import Path
 import pytest
-from lmmrec_nb.extract import ARTIFACT, SMOLLM2_ID, attempt_settings, item_requests, load_motivations
-from lmmrec_nb.llm import CacheMiss, LLM, ReplayBackend, ResponseCache, cache_key
-from lmmrec_nb.prompts import ITEM_PROMPT
+from lmmrec_nb.extract import ARTIFACT, SMOLLM2_ID, load_motivations
+from lmmrec_nb.llm import CacheMiss, LLM, ReplayBackend, ResponseCache
 
 os.environ.setdefault('LMMREC_DATA_MIRROR', str(Path(__file__).resolve().parents[2]/'shared'/'data'))
 CACHE = ARTIFACT/'cache.jsonl.gz'
@@ -25,22 +24,16 @@ def test_artifact_is_small_and_has_no_prompts():
     assert {x['model'] for x in c.records.values()} == {SMOLLM2_ID}
 
 
-def test_replay_of_everything_the_artifact_covers(data):
-    c = ResponseCache(CACHE, 'replay')
-    st = attempt_settings(0, ITEM_PROMPT)
-    have = [cache_key(SMOLLM2_ID, r.messages, st) in c for r in item_requests(data)]
-    n = have.index(False) if False in have else len(have)
-    assert n > 0 and not any(have[n:])                        # items were extracted in order: a prefix
-    complete = n == data.n_items and (ARTIFACT/'summary.json').exists()
-    m = load_motivations(data, users=complete, limit=None if complete else n, retries=2 if complete else 0, progress=False)
-    assert len(m.items) == n
-    assert all(s in ('ok', 'failed') for s in m.items['status'])
-    failed = [r for r in m.items if r['status'] == 'failed']
-    assert all(r['raw'] and r['reason'] for r in failed)       # failures keep raw text and a reason
-    if complete:
-        assert len(m.users) == data.n_users
-        summ = {r['kind']: r for r in json.loads((ARTIFACT/'summary.json').read_text())}
-        assert summ['item']['failures'] == len(failed)
+def test_the_artifact_covers_the_whole_default_dataset(data):
+    m = load_motivations(data, progress=False)  # replay only: a single missing prompt raises CacheMiss
+    assert (len(m.items), len(m.users)) == (data.n_items, data.n_users)
+    summ = {r['kind']: r for r in json.loads((ARTIFACT/'summary.json').read_text())}
+    for kind, t in (('item', m.items), ('user', m.users)):
+        assert all(s in ('ok', 'failed') for s in t['status'])
+        failed = [r for r in t if r['status'] == 'failed']
+        assert all(r['raw'] and r['reason'] for r in failed)   # failures keep raw text and a reason
+        assert summ[kind]['failures'] == len(failed) and summ[kind]['entities'] == len(t)
+        assert all(r['text'] for r in t if r['status'] == 'ok')
 
 
 def test_replay_miss_names_the_prompt(data):
