@@ -3,13 +3,13 @@
 Run: python ci/bench_llm.py [--prompts N]   (needs LMMREC_DATA_MIRROR or a cached default dataset)
 The last line of output is one JSON object holding every figure printed.
 """
-import argparse, gzip, json, os, sys, tempfile, threading, time
+import argparse, json, os, sys, tempfile, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from lmmrec_nb.data import load
-from lmmrec_nb.extract import GEN, attempt_settings, item_requests, user_requests, extract_motivations, ARTIFACT, SMOLLM2_ID
+from lmmrec_nb.extract import attempt_settings, item_requests, user_requests, extract_motivations, ARTIFACT
 from lmmrec_nb.llm import LLM, LlamaCppBackend, OpenAIBackend, ReplayBackend, ResponseCache, cache_key
 from lmmrec_nb.prompts import ITEM_PROMPT, USER_PROMPT
 

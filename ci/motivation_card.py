@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from lmmrec_nb.core import atomic_write
 from lmmrec_nb.data import load
-from lmmrec_nb.extract import ARTIFACT, GEN, SMOLLM2_ID, attempt_settings, item_requests, load_motivations, user_requests
+from lmmrec_nb.extract import ARTIFACT, GEN, SMOLLM2_ID, attempt_settings, item_requests, load_motivations
 from lmmrec_nb.llm import ResponseCache, cache_key
 from lmmrec_nb.prompts import ITEM_PROMPT, USER_PROMPT
 

@@ -1,7 +1,6 @@
 """Shared pytest set-up: data mirror and cache paths, the repository root, and papermill execution."""
-import json, math, os, re
+import json, math, os
 from pathlib import Path
-import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 EXPERIMENTS = sorted((ROOT / 'nbs' / 'experiments').glob('e*.ipynb'))

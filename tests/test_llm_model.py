@@ -3,7 +3,6 @@ import json, os
 from pathlib import Path
 from lmmrec_nb.extract import extract_motivations
 from lmmrec_nb.llm import LLM, LlamaCppBackend, ResponseCache
-from lmmrec_nb.prompts import validate_answer
 
 os.environ.setdefault('LMMREC_DATA_MIRROR', str(Path(__file__).resolve().parents[2]/'shared'/'data'))
 

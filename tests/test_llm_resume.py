@@ -1,8 +1,7 @@
 """SIGKILL an extraction mid-way, resume it, and check that no cached prompt is asked again."""
 import json, os, signal, subprocess, sys, textwrap, time
 from pathlib import Path
-import pytest
-from lmmrec_nb.llm import ResponseCache, cache_key
+from lmmrec_nb.llm import ResponseCache
 
 # The child process: a real extraction (items, then users) on a small synthetic review dataset, with a
 # deterministic backend that logs every prompt it is asked (fsync'ed) and takes a little time per answer.
