@@ -110,9 +110,11 @@ def read_records(nb_path:str|Path): # an executed .ipynb
             if RECORD_MIME in o.get('data', {})}
 
 # %% ../nbs/00_core.ipynb #ad674950
-def full_run_results(pattern:str): # glob of the files, e.g. 'e02_lmmrec_full*.json'
+def full_run_results(pattern:str, # glob of the files, e.g. 'e02_lmmrec_full*.json'
+                     dataset:str|None=None): # keep only the runs on this dataset (None: all)
     "Parsed JSON of every committed full-run file matching `pattern` (./results first, then the repository's)."
     import lmmrec_nb
     for d in (Path('results'), Path(lmmrec_nb.__file__).resolve().parents[1]/'nbs'/'experiments'/'results'):
-        if files := sorted(d.glob(pattern)): return [json.loads(p.read_text()) for p in files]
+        if files := sorted(d.glob(pattern)):
+            return [r for r in (json.loads(p.read_text()) for p in files) if dataset is None or r.get('dataset') == dataset]
     return []

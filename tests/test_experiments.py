@@ -1,9 +1,9 @@
 """Experiment notebooks: one `parameters` cell each, executed with papermill at CI size, recorded metrics checked."""
 import ast, json
 import pytest
-from conftest import EXPERIMENTS, ROOT, is_finite, parameters_cells, run_notebook
+from lmmrec_nb.core import full_run_results
+from conftest import EXPERIMENTS, is_finite, parameters_cells, run_notebook
 
-RESULTS = ROOT / 'nbs' / 'experiments' / 'results'
 
 METRICS = ('recall@20', 'ndcg@20')
 # CI runs: each notebook on its committed (CI-sized) defaults, plus these extra parameter sets.
@@ -60,8 +60,7 @@ def test_experiment_runs_and_beats_the_floor(nb, params, tmp_path):
 
 def full_runs(stem, dataset):
     "The committed full-run files of notebook `stem` on `dataset` (a full run may be split: {stem}_full*.json)."
-    runs = (json.loads(p.read_text()) for p in sorted(RESULTS.glob(f'{stem}_full*.json')))
-    return [r for r in runs if r.get('dataset') == dataset]
+    return full_run_results(f'{stem}_full*.json', dataset)
 
 
 def same_as_full_run(stem, dataset, histories):
