@@ -45,13 +45,14 @@ class TrainingDiverged(RuntimeError):
 def train_epoch(model:Backbone, opt:torch.optim.Optimizer, # backbone and its optimiser
                 pairs:tuple, # (users, items) LongTensors on the model's device
                 sampler:NegativeSampler, rng:np.random.Generator, # negatives and shuffling
-                batch_size:int=4096, epoch:int=0): # batch size; epoch (for messages)
+                batch_size:int=4096, epoch:int=0, # batch size; epoch (for messages)
+                loss_fn=None): # stands in for `model.loss` (e.g. compiled); default: `model.loss`
     "Train `model` for one epoch of BPR batches; return the mean of each loss part."
-    model.train(); dev = pairs[0].device
+    model.train(); dev = pairs[0].device; loss_fn = loss_fn or model.loss
     neg = torch.as_tensor(sampler(rng), device=dev); perm = torch.as_tensor(rng.permutation(len(neg)), device=dev)
     sums = {}
     for b, idx in enumerate(perm.split(batch_size)):
-        total, parts = model.loss((pairs[0][idx], pairs[1][idx], neg[idx]))
+        total, parts = loss_fn((pairs[0][idx], pairs[1][idx], neg[idx]))
         if not torch.isfinite(total):
             raise TrainingDiverged(f"loss is {total.item()} at epoch {epoch}, batch {b} (" + ', '.join(f'{k}={v.item():.4g}' for k, v in parts.items()) + ")")
         opt.zero_grad(set_to_none=True); total.backward(); opt.step()
@@ -76,6 +77,7 @@ class TrainConfig:
     resume: bool = True  # continue from `ckpt` if it exists
     stop_after: int|None = None  # raise `Interrupted` after this many epochs of this call
     progress: bool = True  # tqdm progress bar
+    compile: bool = False  # run the loss under torch.compile(dynamic=True): fewer kernel launches on a GPU
 
 class Interrupted(Exception):
     "Raised by `fit` when `stop_after` epochs have run (the last checkpoint stays on disk)."
@@ -113,13 +115,14 @@ def fit(model:Backbone, # a backbone built on `d` (e.g. `make_backbone`)
     u, i = d.pairs('train'); sampler = NegativeSampler(u, i, d.n_users, d.n_items)
     pairs = (torch.as_tensor(u, device=dev), torch.as_tensor(i, device=dev))
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr); rng = np.random.default_rng(cfg.seed)
+    loss_fn = torch.compile(model.loss, dynamic=True) if cfg.compile else None
     st = dict(epoch=0, history=[], best=None, bad=0, done=False, wall_s=0.0)
     if cfg.ckpt and cfg.resume and Path(cfg.ckpt).exists(): st = load_checkpoint(cfg.ckpt, model, opt, rng, cfg)
     t0, ran = time.perf_counter() - st['wall_s'], 0
     bar = tqdm(range(st['epoch'], cfg.max_epochs), disable=not cfg.progress or st['done'], desc=model.name, leave=False)
     for ep in bar:
         if st['done']: break
-        te = time.perf_counter(); parts = train_epoch(model, opt, pairs, sampler, rng, cfg.batch_size, ep)
+        te = time.perf_counter(); parts = train_epoch(model, opt, pairs, sampler, rng, cfg.batch_size, ep, loss_fn)
         ran += 1; st['epoch'] = ep + 1
         if ep % cfg.eval_every == 0 or ep + 1 == cfg.max_epochs:
             train_s = time.perf_counter() - te; val = _validate(model, d, cfg)
