@@ -83,7 +83,7 @@ def main():
             counts, table = profile_epoch(bb if v == 'backbone' else LMMRec(bb, S, has), d, dev)
             fig.update({f'{k}_{v}': c for k, c in counts.items()})
             print(f'{v}: {counts["ops_per_batch"]:.0f} operators, {counts["kernels_per_batch"]:.0f} CUDA kernels per batch\n{table}')
-    if a.compile:  # opt-in experiment: fewer, fused kernels (the first epochs pay for compiling)
+    if a.compile:  # TrainConfig(compile=True): fewer, fused kernels (the first epochs pay for compiling)
         seed_everything(0, dgl=False); m = LMMRec(make_backbone(a.backbone, d, device=a.device, seed=0), S, has)
         try: fig['epoch_s_lmmrec_compiled'] = epoch_times(m, d, a.epochs, dev, warmup=3, compile=True)
         except Exception as e: fig['compile_error'] = f'{type(e).__name__}: {str(e)[:300]}'; print('torch.compile failed:', fig['compile_error'])

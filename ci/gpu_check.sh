@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # GPU checks (not part of CI: CI has no GPU). Run on a machine with CUDA and the project installed:
 #     LMMREC_DATA_MIRROR=../shared/data bash ci/gpu_check.sh [OUT_DIR]
-# 1. the notebooks' `#| cuda` cells (graph paths agree on CUDA; LightGCN and LMMRec train on CUDA through the same trainer),
+# 1. the notebooks' `#| cuda` cells (graph paths agree on CUDA; LightGCN and LMMRec, eager and compiled, train on CUDA through the same trainer),
 # 2. the tests with a CUDA branch,
 # 3. the benchmarks on CUDA: LMMRec's epoch vs its backbone's (both datasets, per term) and the graph benchmark.
 # Every step runs even if one before it fails; the exit status says whether all passed. Logs and the benchmarks'
