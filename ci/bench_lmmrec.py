@@ -14,7 +14,9 @@ from lmmrec_nb.core import resolve_device, seed_everything
 from lmmrec_nb.data import load
 from lmmrec_nb.extract import motivation_texts
 from lmmrec_nb.lmmrec import VARIANTS, LMMRec, text_vectors
-from lmmrec_nb.train import NegativeSampler, train_epoch
+from lmmrec_nb.train import NegativeSampler, TrainConfig, train_epoch
+
+BATCH = TrainConfig().batch_size  # training pairs per step, as fit uses by default
 
 
 def epoch_runner(model, d, dev, compile=False):
@@ -23,7 +25,7 @@ def epoch_runner(model, d, dev, compile=False):
     pairs = (torch.as_tensor(u, device=dev), torch.as_tensor(i, device=dev))
     opt, rng = torch.optim.Adam(model.parameters(), lr=1e-3), np.random.default_rng(0)
     loss_fn = torch.compile(model.loss, dynamic=True) if compile else None  # as fit does with TrainConfig(compile=True)
-    return lambda e=0: train_epoch(model, opt, pairs, sampler, rng, 4096, e, loss_fn)
+    return lambda e=0: train_epoch(model, opt, pairs, sampler, rng, BATCH, e, loss_fn)
 
 
 def epoch_times(model, d, epochs, dev, warmup=1, compile=False):
@@ -43,7 +45,7 @@ def profile_epoch(model, d, dev, top=8):
     run = epoch_runner(model, d, dev); run(0)
     acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if dev.type == 'cuda' else [])
     with profile(activities=acts) as prof: run(1)
-    n_batches = -(-len(d.pairs('train')[0]) // 4096); ev = prof.events()
+    n_batches = -(-len(d.pairs('train')[0]) // BATCH); ev = prof.events()
     ops = sum(1 for e in ev if e.name.startswith('aten::') and e.cpu_parent is None)  # top-level operator calls
     kernels = sum(1 for e in ev if e.device_type.name == 'CUDA')
     table = prof.key_averages().table(sort_by='self_cpu_time_total', row_limit=top)
