@@ -4,14 +4,14 @@
 
 # %% ../nbs/00_core.ipynb #60efb30e
 from __future__ import annotations
-import importlib.util, json, os, random, sys, types, warnings
+import contextlib, importlib.util, json, os, random, sys, tempfile, types, warnings
 from pathlib import Path
 import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['RECORD_MIME', 'seed_everything', 'resolve_device', 'import_dgl', 'cache_dir', 'mirror_dirs', 'atomic_write', 'record',
-           'read_records', 'full_run_results']
+__all__ = ['RECORD_MIME', 'seed_everything', 'resolve_device', 'import_dgl', 'cache_dir', 'mirror_dirs', 'set_env',
+           'atomic_write', 'stale_temporaries', 'record', 'read_records', 'full_run_results']
 
 # %% ../nbs/00_core.ipynb #94286393
 def seed_everything(seed:int, # the run's seed (RLMRec and IRLLRec use 2023)
@@ -74,19 +74,45 @@ def mirror_dirs():
     "Mirror directories from `$LMMREC_DATA_MIRROR` (existing ones only, in order)."
     return [Path(p) for p in os.environ.get('LMMREC_DATA_MIRROR', '').split(os.pathsep) if p and Path(p).is_dir()]
 
+# %% ../nbs/00_core.ipynb #bbdd87c8
+@contextlib.contextmanager
+def set_env(**values): # NAME='value' to set, NAME=None to unset, for the duration of the block
+    "Set environment variables inside a `with` block and restore every one of them afterwards."
+    saved = {k: os.environ.get(k) for k in values}
+    try:
+        for k, v in values.items():
+            if v is None: os.environ.pop(k, None)
+            else: os.environ[k] = str(v)
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None: os.environ.pop(k, None)
+            else: os.environ[k] = v
+
 # %% ../nbs/00_core.ipynb #6fdba2b0
+_UMASK = os.umask(0); os.umask(_UMASK)  # read once, at import
+
 def atomic_write(path:str|Path, # the final file
                  data:bytes|str): # its whole content
-    "Write `data` to `path` atomically (temporary file, fsync, rename)."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
+    "Write `data` to `path` atomically (a uniquely named temporary file in the same folder, fsync, rename)."
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
     try:
-        with open(tmp, 'wb') as f:
-            f.write(data.encode() if isinstance(data, str) else data); f.flush(); os.fsync(f.fileno())
+        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file the permissions `open` would
+        with os.fdopen(fd, 'wb') as f:
+            f.write(data.encode() if isinstance(data, str) else data)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     finally:
-        if tmp.exists(): tmp.unlink()
+        if os.path.exists(tmp): os.unlink(tmp)
     return path
+
+def stale_temporaries(path:str|Path): # a file written by `atomic_write`
+    "Leftover temporaries of `path` (from a process killed mid-write)."
+    path = Path(path)
+    return sorted(path.parent.glob(f'.{path.name}.*.tmp')) if path.parent.is_dir() else []
 
 # %% ../nbs/00_core.ipynb #c111a74e
 RECORD_MIME = 'application/vnd.lmmrec.record+json'

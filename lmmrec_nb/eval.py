@@ -9,7 +9,7 @@ from .core import resolve_device
 from .data import RecData
 
 # %% auto #0
-__all__ = ['csr_rows', 'batch_metrics', 'evaluate', 'reference_metrics', 'popularity_scorer']
+__all__ = ['csr_rows', 'batch_metrics', 'check_ks', 'evaluate', 'reference_metrics', 'popularity_scorer']
 
 # %% ../nbs/02_eval.ipynb #28f68559
 def csr_rows(indptr:torch.Tensor, indices:torch.Tensor, # CSR arrays of a users x items matrix
@@ -39,15 +39,25 @@ def _csr_t(d:RecData, split:str, device):
     m = d.csr(split)
     return torch.as_tensor(m.indptr, dtype=torch.long, device=device), torch.as_tensor(m.indices, dtype=torch.long, device=device)
 
+def check_ks(ks): # cut-offs asked for
+    "The cut-offs as a tuple of positive ints, or a `ValueError` that says what is wrong."
+    ks = tuple(ks) if isinstance(ks, (list, tuple)) else (ks,)
+    if not ks: raise ValueError("ks is empty: name at least one cut-off, e.g. ks=(20,)")
+    bad = [k for k in ks if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1]
+    if bad: raise ValueError(f"every cut-off in ks must be a positive integer; got {bad}")
+    return tuple(int(k) for k in ks)
+
 @torch.no_grad()
 def evaluate(score, # callable: users (LongTensor on `device`) -> [B, n_items] scores
              d:RecData, # dataset (its training items are masked)
              split:str='test', # 'val' or 'test'
-             ks:tuple=(5, 10, 20), # cut-offs
+             ks:tuple=(5, 10, 20), # cut-offs (positive; one above the item count ranks all items)
              batch_size:int=1024, # users per batch
              device:str='cpu'): # where scores live
     "Full-ranking Recall@K / NDCG@K of `score` on `split`, averaged over users with held-out items."
-    dev = resolve_device(device)
+    if split not in ('val', 'test'):
+        raise ValueError(f"split must be 'val' or 'test', not {split!r} (training items are masked, so 'train' would score 0)")
+    ks, dev = check_ks(ks), resolve_device(device)
     (tp, ti), (ep, ei) = _csr_t(d, 'train', dev), _csr_t(d, split, dev)
     users = torch.nonzero(ep[1:] > ep[:-1]).flatten()
     if len(users) == 0: raise ValueError(f"{d.name}: split {split!r} has no users to evaluate")
@@ -55,7 +65,8 @@ def evaluate(score, # callable: users (LongTensor on `device`) -> [B, n_items] s
     for b in torch.split(users, batch_size):
         s = score(b).float(); s[csr_rows(tp, ti, b)] = -torch.inf
         truth = torch.zeros(s.shape, dtype=torch.bool, device=dev); truth[csr_rows(ep, ei, b)] = True
-        for k, v in batch_metrics(s.topk(max(ks), dim=1).indices, truth, ks).items(): tot[k] += v
+        top = s.topk(min(max(ks), d.n_items), dim=1).indices
+        for k, v in batch_metrics(top, truth, ks).items(): tot[k] += v
     return {k: v / len(users) for k, v in tot.items()}
 
 # %% ../nbs/02_eval.ipynb #1a78487c

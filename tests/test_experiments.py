@@ -1,23 +1,36 @@
-"""Experiment notebooks: one `parameters` cell each, executed with papermill at CI size, recorded metrics checked."""
-import ast, json
-import pytest
-from lmmrec_nb.core import full_run_results
-from conftest import EXPERIMENTS, is_finite, parameters_cells, run_notebook
+"""Experiment notebooks: one `parameters` cell each, executed with papermill at CI size, recorded metrics checked.
 
+What is compared with what, and why (no number here is a value copied from a run and compared to 1e-4):
+- The most-popular floor is a closed form of the data: it is recomputed here by an independent per-user
+  reference (`reference_metrics`, numpy) and must agree to 1e-9.
+- A training run is deterministic on one machine (checked: two runs in this job, bit for bit), but float
+  trajectories are not the same across CPUs, library builds and thread counts, so a CI-size run is compared
+  with the committed full run (same seed) at its last evaluated epoch only within a band: three times the
+  spread across seeds of the full run at that epoch (population std of the seeds' validation Recall@20,
+  pooled over the variants). Runs of another machine are, for this purpose, like another seed: what the
+  seeds' spread allows is what a change of machine may move, and a real regression moves more.
+"""
+import ast, json, math, re
+import numpy as np, pytest
+from lmmrec_nb.core import full_run_results
+from conftest import EXPERIMENTS, ROOT, is_finite, parameters_cells, run_notebook
 
 METRICS = ('recall@20', 'ndcg@20')
 # CI runs: each notebook on its committed (CI-sized) defaults, plus these extra parameter sets.
 EXTRA_RUNS = {'e02_lmmrec': [{'DATASET': 'xrec-yelp-profiled', 'MAX_EPOCHS': 4}]}
 RUNS = [(nb, {}) for nb in EXPERIMENTS] + [(nb, p) for nb in EXPERIMENTS for p in EXTRA_RUNS.get(nb.stem, [])]
-# Deterministic expectations: (dataset, model) -> metrics on the test split, from the committed protocol.
-EXPECTED = {
-    'e00_popularity': {('amazon-musical-instruments-2014', 'MostPop'): {'recall@20': 0.1586, 'ndcg@20': 0.0706},
-                       ('rlmrec-amazon-book', 'MostPop'): {'recall@20': 0.0318, 'ndcg@20': 0.0182}},
-    # CI size (4 epochs, seed 2023, 1 thread): deterministic on the CPU, the same at 1 and 2 threads.
-    'e01_lightgcn': {('rlmrec-amazon-book', 'LightGCN'): {'recall@20': 0.0596, 'ndcg@20': 0.0348},
-                     ('rlmrec-yelp', 'LightGCN'): {'recall@20': 0.0829, 'ndcg@20': 0.0529},
-                     ('rlmrec-yelp', 'MostPop'): {'recall@20': 0.0238, 'ndcg@20': 0.0148}},
-}
+IDS = [nb.stem + ''.join(f'-{v}' for v in p.values()) for nb, p in RUNS]
+BAND_SIGMAS = 3  # the band: this many seed standard deviations of the full run at the compared epoch
+_RECORDS = {}
+
+
+def records(nb, params, tmp_path_factory):
+    "Records of one CI-size papermill run (each run once per session, shared by the tests below)."
+    key = (nb.stem, json.dumps(params, sort_keys=True))
+    if key not in _RECORDS:
+        out = tmp_path_factory.mktemp(nb.stem)
+        _RECORDS[key] = run_notebook(nb, out, OUT_DIR=str(out / 'out'), **params)
+    return _RECORDS[key]
 
 
 def test_there_are_experiments():
@@ -40,40 +53,88 @@ def test_no_nbdev_directives_in_experiments(nb):
     assert not any('#| export' in c or 'nbdev_export' in c or '#| default_exp' in c for c in code)
 
 
-@pytest.mark.parametrize('nb,params', RUNS, ids=[nb.stem + ''.join(f'-{v}' for v in p.values()) for nb, p in RUNS])
-def test_experiment_runs_and_beats_the_floor(nb, params, tmp_path):
-    rec = run_notebook(nb, tmp_path, OUT_DIR=str(tmp_path / 'out'), **params)
-    rows = rec['results']
+@pytest.mark.parametrize('nb,params', RUNS, ids=IDS)
+def test_experiment_runs_and_beats_the_floor(nb, params, tmp_path_factory):
+    rows = records(nb, params, tmp_path_factory)['results']
     assert rows, 'no results recorded'
     floors = {r['dataset']: r for r in rows if r['model'] == 'MostPop'}
     for r in rows:
         assert all(is_finite(r[m]) and 0 <= r[m] <= 1 for m in METRICS), r
         if r['model'] != 'MostPop' and r['dataset'] in floors:
             assert r['recall@20'] > floors[r['dataset']]['recall@20'], f"{r['model']} on {r['dataset']} is below the most-popular floor"
-    datasets = {r['dataset'] for r in rows}
-    if 'histories' in rec and any(full_runs(nb.stem, ds) for ds in datasets):
-        assert sum(same_as_full_run(nb.stem, ds, rec['histories']) for ds in datasets) > 0, 'no epoch in common with the committed full run'
-    for (ds, model), exp in EXPECTED.get(nb.stem, {}).items():
-        got = next(r for r in rows if r['dataset'] == ds and r['model'] == model)
-        assert {m: got[m] for m in exp} == pytest.approx(exp, abs=1e-4)
 
 
-def full_runs(stem, dataset):
-    "The committed full-run files of notebook `stem` on `dataset` (a full run may be split: {stem}_full*.json)."
-    return full_run_results(f'{stem}_full*.json', dataset)
+@pytest.mark.parametrize('nb,params', RUNS, ids=IDS)
+def test_most_popular_floor_equals_an_independent_reference(nb, params, tmp_path_factory):
+    "The floor is a closed form of the data: a plain numpy per-user computation must give the same numbers."
+    from lmmrec_nb.data import load
+    from lmmrec_nb.eval import reference_metrics
+    floors = [r for r in records(nb, params, tmp_path_factory)['results'] if r['model'] == 'MostPop']
+    if not floors: pytest.skip(f'{nb.stem} records no most-popular floor')
+    for r in floors:
+        d = load(r['dataset'])
+        pop = np.bincount(d.pairs('train')[1], minlength=d.n_items).astype(float)
+        order = np.argsort(-pop, kind='stable'); scores = np.empty(d.n_items); scores[order] = -np.arange(d.n_items)  # ties: lower id first
+        train, held = ([set() for _ in range(d.n_users)] for _ in range(2))
+        for sets, split in ((train, 'train'), (held, 'test')):
+            for u, i in zip(*d.pairs(split)): sets[u].add(int(i))
+        rec, ndcg = reference_metrics((scores for _ in range(d.n_users)), train, held, 20)
+        assert (r['recall@20'], r['ndcg@20']) == pytest.approx((rec, ndcg), abs=1e-9), r['dataset']
 
 
-def same_as_full_run(stem, dataset, histories):
-    """Validation Recall@20 of this (short) run at each evaluated epoch equals the committed full run's, same seed.
+def run_histories(rec):
+    "{dataset: {'<variant>|<seed>[|<setting>]': [{'epoch', 'val_recall@20'}, ...]}} of a CI run."
+    if 'histories_by_dataset' in rec: return rec['histories_by_dataset']
+    datasets = {r['dataset'] for r in rec['results']}
+    return {datasets.pop(): rec['histories']} if 'histories' in rec and len(datasets) == 1 else {}
 
-    Full runs record `histories` as {"<variant>|<seed>[|<setting>]": [{"epoch", "val_recall@20"}, ...]}.
-    Returns the number of (run, epoch) points compared."""
-    full, n = {}, 0
-    for run in full_runs(stem, dataset): full.update(run.get('histories', {}))
-    for key, hist in histories.items():
-        ref = {h['epoch']: h['val_recall@20'] for h in full.get(key, [])}
-        for h in hist:
-            if h['epoch'] in ref:
-                assert h['val_recall@20'] == pytest.approx(ref[h['epoch']], rel=1e-3, abs=1e-5), f'{stem} {key} epoch {h["epoch"]}'
-                n += 1
-    return n
+
+def full_histories(stem, dataset):
+    "The committed full runs' histories on `dataset`, keyed like the CI run's."
+    out = {}
+    for run in full_run_results(f'{stem}_full*.json', dataset):
+        out.update(run.get('histories') or {f'LightGCN|{s}': h for s, h in run.get('history', {}).items()})
+    return out
+
+
+def seed_sigma(full, epoch):
+    "Population std across seeds of validation Recall@20 at `epoch`, pooled over the variants (and settings)."
+    groups = {}
+    for key, hist in full.items():
+        parts = key.split('|'); group = '|'.join(parts[:1] + parts[2:])  # drop the seed
+        val = {h['epoch']: h['val_recall@20'] for h in hist}.get(epoch)
+        if val is not None: groups.setdefault(group, []).append(val)
+    variances = [np.var(v) for v in groups.values() if len(v) >= 2]
+    return math.sqrt(np.mean(variances)) if variances else None
+
+
+@pytest.mark.parametrize('nb,params', RUNS, ids=IDS)
+def test_agrees_with_the_committed_full_run_within_the_seed_band(nb, params, tmp_path_factory):
+    "At the CI run's last evaluated epoch, validation Recall@20 is within 3 seed stds of the full run (same seed)."
+    compared = 0
+    for ds, hists in run_histories(records(nb, params, tmp_path_factory)).items():
+        full = full_histories(nb.stem, ds)
+        for key, hist in hists.items():
+            last = hist[-1]; ref = {h['epoch']: h['val_recall@20'] for h in full.get(key, [])}.get(last['epoch'])
+            sigma = seed_sigma(full, last['epoch'])
+            if ref is None or sigma is None: continue
+            band = BAND_SIGMAS * sigma
+            assert abs(last['val_recall@20'] - ref) <= band, \
+                f"{nb.stem} {ds} {key} epoch {last['epoch']}: {last['val_recall@20']:.4f} vs full run {ref:.4f}, band ±{band:.4f}"
+            compared += 1
+    if not compared: pytest.skip(f'{nb.stem}: no committed full run with several seeds to compare with')
+
+
+def test_a_second_run_is_bit_identical(tmp_path_factory, monkeypatch):
+    "The same CI-size LMMRec run twice in this job, the second from an empty cache: identical histories, bit for bit."
+    nb = next(p for p in EXPERIMENTS if p.stem == 'e02_lmmrec')
+    first = records(nb, {}, tmp_path_factory)['histories']
+    fresh = tmp_path_factory.mktemp('fresh_cache')
+    monkeypatch.setenv('LMMREC_CACHE', str(fresh))  # data, motivations and text vectors found anew
+    out = tmp_path_factory.mktemp('second')
+    second = run_notebook(nb, out, OUT_DIR=str(out / 'out'), MAX_EPOCHS=13)['histories']
+    assert second.keys() == first.keys()
+    for key in first:
+        a = {h['epoch']: h['val_recall@20'] for h in first[key]}
+        common = [h for h in second[key] if h['epoch'] in a]
+        assert len(common) >= 4 and all(h['val_recall@20'] == a[h['epoch']] for h in common), key

@@ -55,7 +55,7 @@ def test_finished_checkpoint_returns_same_result(data, tmp_path):
 
 def test_checkpoint_of_another_model_is_refused(data, tmp_path):
     with pytest.raises(Interrupted): train('lightgcn', data, cfg(tmp_path, stop_after=1), dim=8)
-    with pytest.raises(ValueError, match='checkpoint .* is for lightgcn'): train('sgl', data, cfg(tmp_path), dim=8)
+    with pytest.raises(ValueError, match="checkpoint .* is for another run .*model: 'lightgcn' in the checkpoint, 'sgl' now"): train('sgl', data, cfg(tmp_path), dim=8)
 
 
 def test_nan_stops_and_keeps_last_good_checkpoint(data, tmp_path):
@@ -66,7 +66,7 @@ def test_nan_stops_and_keeps_last_good_checkpoint(data, tmp_path):
         return (total * float('nan'), parts) if calls[0] > 7 * per_epoch else (total, parts)
     m.loss = nan_after_epoch_7
     with pytest.raises(TrainingDiverged, match='loss is nan at epoch 7, batch 0'): fit(m, data, c)
-    ck = torch.load(c.ckpt, weights_only=False)
+    ck = torch.load(c.ckpt, weights_only=True)
     assert ck['state']['history'][-1]['epoch'] == 6 and ck['state']['epoch'] == 7
     assert all(torch.isfinite(v).all() for v in ck['model'].values())
 
