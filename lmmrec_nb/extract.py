@@ -12,7 +12,7 @@ import datasets
 from tqdm import tqdm
 from fastcore.script import call_parse
 from .core import cache_dir
-from .prompts import ITEM_PROMPT, USER_PROMPT, Prompt, format_reviews, validate_answer, grounding
+from .prompts import ITEM_PROMPT, USER_PROMPT, Prompt, format_reviews, validate_answer, grounding, clean_text, clip
 from .llm import LLM, Backend, ResponseCache, get_backend
 
 # %% auto #0
@@ -74,7 +74,7 @@ def run_requests(llm:LLM, requests:list, prompt:Prompt, # what to ask, with whic
             texts = llm.ask_many([(requests[i].messages, st) for i in pending], on_done=lambda *_: bar.update())
         still = []
         for i, t in zip(pending, texts):
-            if isinstance(t, Exception): ans, why, t = None, f'backend error: {t}', ''
+            if isinstance(t, Exception): ans, why, t = None, f'backend error: {llm.backend.redact(str(t))}', ''
             else: ans, why = validate_answer(t, prompt.schema, requests[i].source if min_grounding else None, min_grounding or 0)
             if why: reasons[i].append(why)
             res[i] = _result(requests[i], llm, prompt, ans, why, t, a + 1, reasons[i])
@@ -86,9 +86,11 @@ def run_requests(llm:LLM, requests:list, prompt:Prompt, # what to ask, with whic
 # %% ../nbs/12_extract.ipynb #e1eacc04
 def user_requests(d, item_results:list, # RecData; results of the item run (indexed by item id)
                   max_items:int=5, max_reviews:int=3, max_words:int=40,
-                  seed:int=2023, prompt:Prompt=USER_PROMPT):
+                  seed:int=2023, prompt:Prompt=USER_PROMPT,
+                  max_summary_chars:int=300): # characters kept per item summary
     "One `Request` per user, from their training reviews and the motivations of the items they chose."
     summ = {r['id']: (r['summary'] if r['status'] == 'ok' else '(no motivation could be extracted)') for r in item_results}
+    summ = {i: clip(clean_text(s), max_summary_chars) for i, s in summ.items()}
     tr = d.splits['train'].to_pandas().sort_values(['user', 'time', 'item'], kind='stable')
     out = []
     for u, g in tr.groupby('user', sort=True):

@@ -4,19 +4,21 @@
 
 # %% ../nbs/11_llm.ipynb #43971a4c
 from __future__ import annotations
-import gzip, hashlib, json, os, random, threading, time
+import hashlib, json, os, random, re, threading, time, warnings, zlib
+from base64 import b64encode
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 import httpx
 from .core import cache_dir
 
 # %% auto #0
-__all__ = ['MODES', 'LLMError', 'CacheMiss', 'cache_key', 'prompt_preview', 'ResponseCache', 'Backend', 'ReplayBackend', 'LLM',
-           'OpenAIBackend', 'run_pool', 'smollm2_path', 'LlamaCppBackend', 'get_backend']
+__all__ = ['MODES', 'LLMError', 'CacheMiss', 'cache_key', 'prompt_preview', 'redact', 'ResponseCache', 'Backend', 'ReplayBackend',
+           'LLM', 'run_pool', 'OpenAIBackend', 'smollm2_path', 'LlamaCppBackend', 'get_backend']
 
 # %% ../nbs/11_llm.ipynb #bbae4afc
 class LLMError(RuntimeError):
-    "A backend could not produce an answer (after its retries); the message says why."
+    "A backend could not produce an answer (after its retries), or a cache file is unusable; the message says why."
 
 class CacheMiss(LLMError):
     "Replay was asked for an answer the cache does not hold."
@@ -26,15 +28,36 @@ def cache_key(model:str, # model id
               settings:dict): # generation settings (temperature, max_tokens, seed, schema, ...)
     "sha256 hex of (model id, messages, sorted settings)."
     blob = json.dumps([model, messages, dict(sorted(settings.items()))], sort_keys=True, ensure_ascii=False, separators=(',', ':'))
-    return hashlib.sha256(blob.encode()).hexdigest()
+    return hashlib.sha256(blob.encode('utf-8', 'surrogatepass')).hexdigest()  # a lone surrogate still has a key
 
 def prompt_preview(messages:list, n:int=80): # how many characters to show
     "The start of the last message, on one line: how errors name a prompt."
     t = ' '.join(str(messages[-1].get('content', '')).split()) if messages else ''
     return t[:n] + ('...' if len(t) > n else '')
 
+# %% ../nbs/11_llm.ipynb #fa6d0843
+_BEARER = re.compile(r'\bBearer\s+[A-Za-z0-9._~+/=-]{8,}')
+_URL_PASSWORD = re.compile(r'(\b[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]*:)[^/\s@]*@')
+
+def redact(text:str, # an error message, a response body, a URL
+           secrets:list|tuple=()): # exact strings to hide as well (API keys, passwords)
+    "`text` with the secrets, `Bearer` tokens and URL passwords replaced by `***`."
+    for s in sorted(filter(None, secrets), key=len, reverse=True): text = text.replace(s, '***')
+    text = _BEARER.sub('Bearer ***', text)
+    return _URL_PASSWORD.sub(r'\1***@', text)
+
 # %% ../nbs/11_llm.ipynb #58507a64
 MODES = ('rw', 'replay', 'off')
+
+def _check_record(r, where:str): # where the record comes from, for the message
+    "`r` if it is a cache record (a dict with str 'key' and 'text'), else an `LLMError` that says why not."
+    if not isinstance(r, dict): why = f"is not a record (JSON {type(r).__name__}, not an object with 'key' and 'text')"
+    elif not isinstance(r.get('key'), str): why = "has no 'key' string"
+    elif 'text' not in r: why = "has no 'text'"
+    elif r['text'] is None: why = "has a 'text' that is null, not a str"
+    elif not isinstance(r['text'], str): why = f"has a 'text' that is {type(r['text']).__name__}, not a str"
+    else: return r
+    raise LLMError(f'{where} {why}')
 
 class ResponseCache:
     "Append-only JSON-lines store of answers, keyed by `cache_key`."
@@ -43,33 +66,77 @@ class ResponseCache:
         if mode not in MODES: raise ValueError(f'cache mode must be one of {MODES}, got {mode!r}')
         self.path, self.mode, self._lock = Path(path or cache_dir('llm')/'responses.jsonl'), mode, threading.Lock()
         self.records, self.torn = {}, 0
+        if mode == 'replay' and not self.path.is_file(): raise FileNotFoundError(f'{self.path}: the replay cache does not exist')
         if mode != 'off' and self.path.exists(): self._load()
-    def _load(self):
+    def _read(self):
+        "The file's bytes; a published .gz copy is decompressed, and a truncated one is an `LLMError`."
         data = self.path.read_bytes()
-        if self.path.suffix == '.gz': data = gzip.decompress(data)  # a published, read-only copy
-        lines = data.split(b'\n')
+        if self.path.suffix != '.gz': return data
+        out = b''
+        while data:  # gzip members, one after the other
+            z = zlib.decompressobj(wbits=31)
+            try: out += z.decompress(data)
+            except zlib.error as e: raise LLMError(f'{self.path}: not a valid gzip file ({e})') from None
+            if not z.eof: raise LLMError(f'{self.path}: the gzip file is truncated (it ends in line {out.count(10) + 1})')
+            data = z.unused_data
+        return out
+    def _load(self):
+        lines = self._read().split(b'\n')
         for i, line in enumerate(lines):
             if not line.strip(): continue
             try: r = json.loads(line)
-            except json.JSONDecodeError:
-                if i == len(lines) - 1: self.torn = len(line); break  # incomplete last record: a crash mid-write
+            except ValueError:  # not JSON, or not UTF-8
+                if i == len(lines) - 1: self.torn = len(line); break  # incomplete last record: the next put cuts it
                 raise LLMError(f'{self.path}: line {i+1} is corrupt (not a torn tail); refusing to guess') from None
+            r = _check_record(r, f'{self.path}: line {i+1}')
             self.records[r['key']] = r
-        if self.torn and self.mode == 'rw' and self.path.suffix != '.gz':
-            with open(self.path, 'r+b') as f: f.truncate(len(data) - self.torn); f.flush(); os.fsync(f.fileno())
     def __len__(self): return len(self.records)
     def __contains__(self, key): return key in self.records
     def get(self, key:str): return None if self.mode == 'off' else self.records.get(key)
-    def put(self, record:dict): # must hold 'key'; never an API key
-        "Append one record (one write + flush + fsync) and index it."
+    def _heal(self, fd:int): # the cache file, open for appending
+        "Make the file end in a newline (cut a torn tail, or end a complete last record); return its size."
+        end = os.fstat(fd).st_size
+        if end == 0 or os.pread(fd, 1, end - 1) == b'\n': return end
+        pos, tail = end, b''
+        while pos > 0 and b'\n' not in tail:  # read back to the start of the last line
+            n = min(1 << 16, pos)
+            pos -= n
+            tail = os.pread(fd, n, pos) + tail
+        start = pos + tail.rfind(b'\n') + 1
+        try: json.loads(os.pread(fd, end - start, start))
+        except ValueError:
+            os.ftruncate(fd, start)
+            return start
+        os.write(fd, b'\n')
+        return end + 1
+    def put(self, record:dict): # must hold str 'key' and 'text'; never an API key
+        "Heal the file's tail, append one record (one `os.write`, then `fsync`) and index it; `OSError` if the write fails."
         if self.mode != 'rw': return record
         if self.path.suffix == '.gz': raise LLMError(f'{self.path}: a .gz cache is read-only; open it with mode="replay"')
-        line = (json.dumps(record, ensure_ascii=False, separators=(',', ':')) + '\n').encode()
+        _check_record(record, f'{self.path}: refusing to store a record that')
+        line = json.dumps(record, ensure_ascii=False, separators=(',', ':')) + '\n'
+        data = line.encode('utf-8', 'backslashreplace')  # a lone surrogate is written as its JSON escape
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with open(self.path, 'ab') as f: f.write(line); f.flush(); os.fsync(f.fileno())
+            new = not self.path.exists()
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+            try:
+                end = self._heal(fd)
+                try: n = os.write(fd, data)
+                except OSError: n = -1
+                if n != len(data):  # disk full half-way: cut the fragment off, and say so
+                    os.ftruncate(fd, end)
+                    raise OSError(28, f'{self.path}: only {max(n, 0)} of {len(data)} bytes of a record could be written')
+                os.fsync(fd)
+            finally: os.close(fd)
+            if new: _fsync_dir(self.path.parent)
             self.records[record['key']] = record
         return record
+
+def _fsync_dir(d:Path):
+    fd = os.open(d, os.O_RDONLY)
+    try: os.fsync(fd)
+    finally: os.close(fd)
 
 # %% ../nbs/11_llm.ipynb #c6a30197
 class Backend:
@@ -86,6 +153,9 @@ class Backend:
             out.append(r)
             if on_done: on_done(i, r)
         return out
+    def redact(self, text:str): # e.g. an error message about to be recorded
+        "`text` without credentials; a backend that holds secrets adds them."
+        return redact(text)
     def close(self): pass
     def __enter__(self): return self
     def __exit__(self, *a): self.close()
@@ -103,24 +173,41 @@ class LLM:
     def __init__(self, backend:Backend, # where misses go
                  cache:ResponseCache|None=None): # default: an 'off' cache
         self.backend, self.cache = backend, cache if cache is not None else ResponseCache(mode='off')
-        self.stats = {'hits': 0, 'misses': 0, 'errors': 0}
+        self.stats = {'hits': 0, 'misses': 0, 'errors': 0, 'cache_write_errors': 0}
     def key(self, messages, settings): return cache_key(self.backend.model_id, messages, settings)
+    def _keep(self, messages, settings, text, failed:list): # failed: write errors of this batch so far
+        "Cache one answer; a failed write is counted and warned about once per batch, and the answer is kept."
+        rec = {'key': self.key(messages, settings), 'model': self.backend.model_id, 'settings': settings, 'messages': messages,
+               'text': text, 'created': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}
+        try: self.cache.put(rec)
+        except (OSError, LLMError) as e:  # a full disk, a read-only folder, a .gz cache
+            self.stats['cache_write_errors'] += 1
+            if not failed: warnings.warn(f'{self.cache.path}: answers could not be cached ({e}); they are returned, '
+                                         'but a new run will ask them again', RuntimeWarning, stacklevel=3)
+            failed.append(e)
     def ask_many(self, requests:list, # (messages, settings) pairs
                  on_done=None): # called as on_done(i, text or exception)
         "Answers (or exceptions) for every request, from the cache where possible."
-        out, todo = [None] * len(requests), []
+        out, todo, failed = [None] * len(requests), [], []
         for i, (msgs, st) in enumerate(requests):
             r = self.cache.get(self.key(msgs, st))
-            if r is not None: out[i] = r['text']; self.stats['hits'] += 1; on_done and on_done(i, r['text'])
+            if r is not None:
+                out[i] = r['text']
+                self.stats['hits'] += 1
+                if on_done: on_done(i, r['text'])
             elif self.cache.mode == 'replay': out[i] = ReplayBackend(self.backend.model_id).complete(msgs, st)  # raises CacheMiss
             else: todo.append(i)
         def done(j, res):
-            i = todo[j]; out[i] = res; msgs, st = requests[i]
+            i = todo[j]
+            msgs, st = requests[i]
+            if not isinstance(res, (str, Exception)):
+                what = type(res).__name__
+                res = LLMError(f'{self.backend.model_id}: the answer is {what}, not text, for prompt {prompt_preview(msgs)!r}')
+            out[i] = res
             if isinstance(res, Exception): self.stats['errors'] += 1
             else:
                 self.stats['misses'] += 1
-                self.cache.put({'key': self.key(msgs, st), 'model': self.backend.model_id, 'settings': st, 'messages': msgs,
-                                'text': res, 'created': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())})
+                self._keep(msgs, st, res, failed)
             if on_done: on_done(i, res)
         if todo: self.backend.complete_many([requests[i] for i in todo], done)
         return out
@@ -130,65 +217,7 @@ class LLM:
         if isinstance(r, Exception): raise r
         return r
 
-# %% ../nbs/11_llm.ipynb #9c455652
-_RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
-
-class OpenAIBackend(Backend):
-    "OpenAI-compatible chat completions over HTTP, with bounded concurrency and retries."
-    def __init__(self, base_url:str|None=None, # e.g. http://127.0.0.1:8000/v1 (env LMMREC_LLM_BASE_URL)
-                 model:str|None=None, # model name the server knows (env LMMREC_LLM_MODEL)
-                 api_key:str|None=None, # env LMMREC_LLM_API_KEY or OPENAI_API_KEY; never stored elsewhere
-                 max_concurrency:int=8, # requests in flight
-                 max_retries:int=5, # retries per request on 429 / 5xx / timeouts / malformed bodies
-                 timeout:float=120.0, # seconds per attempt
-                 backoff:float=0.5, max_backoff:float=20.0, # first wait, cap (seconds)
-                 response_format:str|None='json_schema'): # 'json_schema', 'json_object' or None
-        self.base_url = (base_url or os.environ.get('LMMREC_LLM_BASE_URL') or '').rstrip('/')
-        self.model_id = model or os.environ.get('LMMREC_LLM_MODEL') or ''
-        if not self.base_url or not self.model_id: raise ValueError('OpenAIBackend needs base_url and model (or LMMREC_LLM_BASE_URL / LMMREC_LLM_MODEL)')
-        key = api_key or os.environ.get('LMMREC_LLM_API_KEY') or os.environ.get('OPENAI_API_KEY') or ''
-        headers = {'Authorization': f'Bearer {key}'} if key else {}
-        self.max_concurrency, self.max_retries, self.backoff, self.max_backoff, self.response_format = max_concurrency, max_retries, backoff, max_backoff, response_format
-        self._client = httpx.Client(headers=headers, timeout=timeout, limits=httpx.Limits(max_connections=max_concurrency))
-        self.retries = 0  # retries done so far (all requests)
-    def __repr__(self): return f'OpenAIBackend({self.base_url!r}, model={self.model_id!r}, max_concurrency={self.max_concurrency})'
-    def close(self): self._client.close()
-
-# %% ../nbs/11_llm.ipynb #eb502408
-def _body(self, messages, settings):
-    "The JSON body of one chat-completions request."
-    s = dict(settings); schema = s.pop('schema', None)
-    body = {'model': self.model_id, 'messages': messages, **s}
-    if schema is not None and self.response_format == 'json_schema':
-        body['response_format'] = {'type': 'json_schema', 'json_schema': {'name': 'answer', 'schema': schema, 'strict': True}}
-    elif schema is not None and self.response_format == 'json_object': body['response_format'] = {'type': 'json_object'}
-    return body
-OpenAIBackend._body = _body
-
 # %% ../nbs/11_llm.ipynb #b91d9cea
-def _complete(self, messages, settings):
-    "POST one request, retrying transient failures with exponential backoff."
-    url, body, why = f'{self.base_url}/chat/completions', self._body(messages, settings), ''
-    for attempt in range(self.max_retries + 1):
-        wait = min(self.max_backoff, self.backoff * 2**attempt) * (0.5 + random.random() / 2)
-        try:
-            r = self._client.post(url, json=body)
-            if r.status_code == 200:
-                try: return r.json()['choices'][0]['message']['content']
-                except (ValueError, KeyError, IndexError, TypeError): why = f'malformed response body {r.text[:80]!r}'
-            elif r.status_code in _RETRY_STATUS:
-                why = f'HTTP {r.status_code}'
-                ra = r.headers.get('retry-after')
-                if ra and ra.replace('.', '', 1).isdigit(): wait = min(self.max_backoff, float(ra))
-            else:
-                hint = ("; if the server cannot take this JSON schema, use response_format='json_object'"
-                        if 'response_format' in body and any(w in r.text.lower() for w in ('schema', 'response_format')) else '')
-                raise LLMError(f'{self.model_id}: HTTP {r.status_code} from {url}: {r.text[:300]} (not retried{hint})')
-        except httpx.TimeoutException: why = 'timeout'
-        except httpx.TransportError as e: why = f'{type(e).__name__}'
-        if attempt < self.max_retries: self.retries += 1; time.sleep(wait)
-    raise LLMError(f'{self.model_id}: gave up after {self.max_retries + 1} attempts for prompt {prompt_preview(messages)!r}: last error {why}')
-
 def run_pool(fn, requests:list, n:int, on_done=None): # fn(messages, settings); n in flight
     "Run `fn` over (messages, settings) requests with `n` threads; results (or exceptions) in request order."
     out = [None] * len(requests)
@@ -201,8 +230,121 @@ def run_pool(fn, requests:list, n:int, on_done=None): # fn(messages, settings); 
             if on_done: on_done(i, out[i])
     return out
 
-OpenAIBackend.complete = _complete
-OpenAIBackend.complete_many = lambda self, requests, on_done=None: run_pool(self.complete, requests, self.max_concurrency, on_done)
+# %% ../nbs/11_llm.ipynb #9c455652
+_RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
+
+class _Failed(Exception):
+    "One attempt failed for a reason (already redacted); `retry` says whether another attempt can help."
+    def __init__(self, why:str, retry:bool):
+        super().__init__(why)
+        self.retry = retry
+
+class OpenAIBackend(Backend):
+    "OpenAI-compatible chat completions over HTTP, with bounded concurrency, retries, a deadline and a size cap."
+    def __init__(self, base_url:str|None=None, # e.g. http://127.0.0.1:8000/v1 (env LMMREC_LLM_BASE_URL)
+                 model:str|None=None, # model name the server knows (env LMMREC_LLM_MODEL)
+                 api_key:str|None=None, # env LMMREC_LLM_API_KEY or OPENAI_API_KEY; never stored elsewhere
+                 max_concurrency:int=8, # requests in flight
+                 max_retries:int=5, # retries per request on 429 / 5xx / timeouts / malformed bodies
+                 timeout:float=120.0, # seconds per socket operation (connect, each read)
+                 request_deadline:float=300.0, # seconds for one attempt, the whole response included
+                 max_response_bytes:int=4_000_000, # a longer body fails (not retried)
+                 backoff:float=0.5, max_backoff:float=20.0, # first wait, cap (seconds)
+                 response_format:str|None='json_schema'): # 'json_schema', 'json_object' or None
+        url = (base_url or os.environ.get('LMMREC_LLM_BASE_URL') or '').rstrip('/')
+        self.model_id = model or os.environ.get('LMMREC_LLM_MODEL') or ''
+        if not url or not self.model_id: raise ValueError('OpenAIBackend needs base_url and model (or LMMREC_LLM_BASE_URL / LMMREC_LLM_MODEL)')
+        key = api_key or os.environ.get('LMMREC_LLM_API_KEY') or os.environ.get('OPENAI_API_KEY') or ''
+        u = urlsplit(url)
+        basic = b64encode(f'{unquote(u.username or "")}:{unquote(u.password)}'.encode()).decode() if u.password else ''
+        self._secrets = [s for s in (key, u.password, unquote(u.password or ''), basic) if s]
+        self._url, self.base_url = url, self.redact(url)  # the real URL is used, the redacted one is shown
+        headers = {'Authorization': f'Bearer {key}'} if key else {}
+        self.max_concurrency, self.max_retries, self.timeout = max_concurrency, max_retries, timeout
+        self.request_deadline, self.max_response_bytes = request_deadline, max_response_bytes
+        self.backoff, self.max_backoff, self.response_format = backoff, max_backoff, response_format
+        self._client = httpx.Client(headers=headers, timeout=timeout, limits=httpx.Limits(max_connections=max_concurrency))
+        self.retries = 0  # retries done so far (all requests)
+    def __repr__(self): return f'OpenAIBackend({self.base_url!r}, model={self.model_id!r}, max_concurrency={self.max_concurrency})'
+    def redact(self, text:str): return redact(text, self._secrets)
+    def close(self): self._client.close()
+
+    def _body(self, messages, settings):
+        "The JSON body of one chat-completions request."
+        s = dict(settings)
+        schema = s.pop('schema', None)
+        body = {'model': self.model_id, 'messages': messages, **s}
+        if schema is not None and self.response_format == 'json_schema':
+            body['response_format'] = {'type': 'json_schema', 'json_schema': {'name': 'answer', 'schema': schema, 'strict': True}}
+        elif schema is not None and self.response_format == 'json_object': body['response_format'] = {'type': 'json_object'}
+        return body
+
+    def _post(self, body:dict):
+        "One attempt: (status, headers, body text), streamed under the deadline and the size cap, or `_Failed`."
+        deadline = time.monotonic() + self.request_deadline
+        data = json.dumps(body).encode()  # ASCII-escaped: a lone surrogate cannot break the encoding
+        kw = {'headers': {'Content-Type': 'application/json'}, 'timeout': min(self.timeout, self.request_deadline)}
+        with self._client.stream('POST', f'{self._url}/chat/completions', content=data, **kw) as r:
+            ok, size, chunks, n = r.status_code == 200, int(r.headers.get('content-length') or 0), [], 0
+            limit = self.max_response_bytes if ok else 4096  # of an error body, its start is enough
+            too_big = _Failed(f'response body larger than max_response_bytes={self.max_response_bytes} (not retried)',
+                              retry=False)
+            if ok and size > limit: raise too_big
+            for c in r.iter_bytes():
+                chunks.append(c)
+                n += len(c)
+                if n > limit and ok: raise too_big
+                if n > limit: break
+                if time.monotonic() > deadline:
+                    raise _Failed(f'no complete response within request_deadline={self.request_deadline:g} s', retry=True)
+            return r.status_code, r.headers, b''.join(chunks)[:limit].decode('utf-8', 'replace')
+
+    def _answer(self, text:str):
+        "The answer in a 200 body: the content string, or text parts joined; `_Failed` otherwise."
+        try:
+            msg = json.loads(text)['choices'][0]['message']
+            content = msg['content']
+        except (ValueError, KeyError, IndexError, TypeError):
+            raise _Failed(f'malformed response body {self.redact(text)[:80]!r}', retry=True) from None
+        if isinstance(content, str): return content
+        if isinstance(content, list) and content and all(isinstance(p, dict) and p.get('type') == 'text'
+                                                         and isinstance(p.get('text'), str) for p in content):
+            return ''.join(p['text'] for p in content)
+        if content is None: what = 'null'
+        elif isinstance(content, list): what = 'a list of parts that are not all text'
+        else: what = type(content).__name__
+        refusal = msg.get('refusal') if isinstance(msg, dict) else None
+        said = f' (refusal: {self.redact(str(refusal))[:200]!r})' if refusal else ''
+        raise _Failed(f'the answer is {what}, not text{said} (not retried)', retry=False)
+
+    def complete(self, messages, settings):
+        "POST one request, retrying transient failures with exponential backoff; every error text is redacted."
+        url, body, why = f'{self.base_url}/chat/completions', self._body(messages, settings), ''
+        for attempt in range(self.max_retries + 1):
+            wait = min(self.max_backoff, self.backoff * 2**attempt) * (0.5 + random.random() / 2)
+            try:
+                status, headers, text = self._post(body)
+                if status == 200: return self._answer(text)
+                if status not in _RETRY_STATUS:
+                    hint = ("; if the server cannot take this JSON schema, use response_format='json_object'"
+                            if 'response_format' in body and any(w in text.lower() for w in ('schema', 'response_format')) else '')
+                    raise _Failed(f'HTTP {status} from {url}: {self.redact(text)[:300]} (not retried{hint})', retry=False)
+                why = f'HTTP {status}'
+                ra = headers.get('retry-after')
+                if ra and ra.replace('.', '', 1).isdigit(): wait = min(self.max_backoff, float(ra))
+            except _Failed as f:
+                if not f.retry: raise LLMError(f'{self.model_id}: {f}') from None
+                why = str(f)
+            except httpx.TimeoutException: why = 'timeout'
+            except httpx.TransportError as e: why = type(e).__name__
+            if attempt < self.max_retries:
+                self.retries += 1
+                time.sleep(wait)
+        raise LLMError(self.redact(f'{self.model_id}: gave up after {self.max_retries + 1} attempts for prompt '
+                                   f'{prompt_preview(messages)!r}: last error {why}'))
+
+    def complete_many(self, requests:list, on_done=None): # as `Backend.complete_many`, `max_concurrency` at a time
+        return run_pool(self.complete, requests, self.max_concurrency, on_done)
 
 # %% ../nbs/11_llm.ipynb #7e1dcd37
 def smollm2_path():

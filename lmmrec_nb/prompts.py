@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 import jsonschema
 
 # %% auto #0
-__all__ = ['TAXONOMY', 'ITEM_PROMPT', 'USER_PROMPT', 'PROMPTS', 'answer_schema', 'Prompt', 'format_reviews', 'grounding',
-           'validate_answer']
+__all__ = ['TAXONOMY', 'ITEM_PROMPT', 'USER_PROMPT', 'PROMPTS', 'answer_schema', 'Prompt', 'clean_text', 'clip', 'format_reviews',
+           'grounding', 'validate_answer']
 
 # %% ../nbs/10_prompts.ipynb #b564e780
 TAXONOMY = {
@@ -103,16 +103,31 @@ USER_PROMPT = Prompt('user-cot-v1', _SYSTEM,
     _USER_EX_USER, _USER_EX_ANSWER)
 PROMPTS = {p.id: p for p in (ITEM_PROMPT, USER_PROMPT)}
 
+# %% ../nbs/10_prompts.ipynb #2f948ea5
+_SURROGATE = re.compile('[\ud800-\udfff]')
+
+def clean_text(s:str): # text from a dataset
+    "`s` with every lone surrogate (invalid in UTF-8) replaced by U+FFFD."
+    return _SURROGATE.sub('\ufffd', s)
+
+def clip(s:str, # text
+         n:int): # most characters kept
+    "`s` cut to `n` characters, with '...' marking a cut."
+    return s if len(s) <= n else s[:n] + '...'
+
 # %% ../nbs/10_prompts.ipynb #b75c11b2
 def format_reviews(rows:list, # dicts with 'text', 'summary', 'rating'
                    max_words:int=40, # words kept per review text
-                   max_reviews:int=3): # reviews kept
+                   max_reviews:int=3, # reviews kept
+                   max_chars:int=600, # characters kept per review text (after the word cut)
+                   max_summary_chars:int=200): # characters kept per headline
     "Render reviews as numbered lines: `Review k (r/5) \"headline\": text...`."
     out = []
     for k, r in enumerate(rows[:max_reviews], 1):
-        words = (r.get('text') or '').split()
-        text = ' '.join(words[:max_words]) + (' ...' if len(words) > max_words else '')
-        out.append(f"Review {k} ({float(r.get('rating', 0)):.0f}/5) \"{(r.get('summary') or '').strip()}\": {text}")
+        words = clean_text(r.get('text') or '').split()
+        text = clip(' '.join(words[:max_words]) + (' ...' if len(words) > max_words else ''), max_chars)
+        head = clip(clean_text(r.get('summary') or '').strip(), max_summary_chars)
+        out.append(f"Review {k} ({float(r.get('rating', 0)):.0f}/5) \"{head}\": {text}")
     return '\n'.join(out)
 
 # %% ../nbs/10_prompts.ipynb #aa04b1aa
