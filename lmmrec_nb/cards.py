@@ -30,6 +30,7 @@ def dataset_stats(d:RecData): # a loaded dataset
     n = {s: len(d.splits[s]) for s in SPLITS}; total = sum(n.values())
     st = {'users': d.n_users, 'items': d.n_items, 'interactions': total, **{f'{s}_interactions': v for s, v in n.items()},
           'density': round(total / (d.n_users * d.n_items), 6)}
+    if d.notes.get('duplicates_dropped'): st['duplicates_dropped'] = d.notes['duplicates_dropped']  # repeated (user, item) reviews
     if 'text' in d.splits['train'].column_names:
         texts = [t for s in SPLITS for t in d.splits[s]['text']]
         st['text_coverage'] = round(sum(bool(t) for t in texts) / total, 4)

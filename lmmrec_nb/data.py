@@ -5,6 +5,7 @@
 # %% ../nbs/01_data.ipynb #2c9e8b58
 from __future__ import annotations
 import gzip, hashlib, io, json, os, pickle, shutil, urllib.request, zlib
+import _compat_pickle, csv, http.client, math, tempfile, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np, pandas as pd, scipy.sparse as sp
@@ -102,34 +103,54 @@ def sha256_file(path:Path): # file to hash
         for block in iter(lambda: f.read(1 << 20), b''): h.update(block)
     return h.hexdigest()
 
-def _copy_verified(src, dst:Path, f:DataFile, origin:str):
-    "Stream `src` (an open binary file) into `dst` atomically, raising `DataError` on a checksum mismatch."
-    tmp = dst.with_name(f'.{dst.name}.{os.getpid()}.part'); h = hashlib.sha256()
+def _copy_verified(src, # an open binary file (a mirror's file or a download)
+                   dst:Path, f:DataFile): # where the verified copy goes; the file's registry entry
+    "Stream `src` into a temporary of its own beside `dst` and rename it to `dst` only if its sha256 matches."
+    fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=f'.{dst.name}.', suffix='.part')  # never shared by threads or processes
+    h = hashlib.sha256()
     try:
-        with open(tmp, 'wb') as out:
-            for block in iter(lambda: src.read(1 << 20), b''): h.update(block); out.write(block)
-        if h.hexdigest() != f.sha256:
-            raise DataError(f"checksum mismatch for {f.name} from {origin}: expected sha256 {f.sha256}, got {h.hexdigest()}")
-        os.replace(tmp, dst)
+        with os.fdopen(fd, 'wb') as out:
+            for block in iter(lambda: src.read(1 << 20), b''):
+                h.update(block)
+                out.write(block)
+        if h.hexdigest() != f.sha256: raise DataError(f"sha256 mismatch (got {h.hexdigest()})")
+        os.replace(tmp, dst)  # atomic: a reader sees the previous verified file or this one, never a partial one
     finally:
-        if tmp.exists(): tmp.unlink()
+        if os.path.exists(tmp): os.unlink(tmp)
+    return dst
 
 # %% ../nbs/01_data.ipynb #387825b2
+def _fetch_file(f:DataFile, sub:str, folder:Path, # the file, its dataset folder name, the cache folder
+                download:bool, timeout:float):
+    "Verified `folder/f.name` from the cache, else the first mirror with a good copy, else the URL; else say what each source had."
+    dst, tried = folder/f.name, []
+    if not dst.exists(): tried.append('cache: missing')
+    elif (got := sha256_file(dst)) == f.sha256: return dst
+    else: tried.append(f'cache {dst}: sha256 mismatch (got {got})')
+    for m in mirror_dirs():
+        src = m/sub/f.name
+        if not src.exists():
+            tried.append(f'mirror {src}: missing')
+            continue
+        try:
+            with open(src, 'rb') as fh: return _copy_verified(fh, dst, f)
+        except (OSError, DataError) as e: tried.append(f'mirror {src}: {e}')
+    if not download: tried.append('download disabled (download=False)')
+    else:
+        try:
+            with urllib.request.urlopen(f.url, timeout=timeout) as resp: return _copy_verified(resp, dst, f)
+        except (OSError, ValueError, http.client.HTTPException) as e: tried.append(f'download {f.url}: {type(e).__name__}: {e}')
+    raise DataError(f"{sub}/{f.name}: no verified copy (expected sha256 {f.sha256}); " + '; '.join(tried))
+
 def fetch(name:str, # a key of `REGISTRY`
           download:bool=True, # allow downloading from the original URL as a last resort
           timeout:float=60): # seconds per download request
     "Return the cache folder holding every verified file of dataset `name`."
     if name not in REGISTRY: raise DataError(f"unknown dataset {name!r}; known: {', '.join(sorted(REGISTRY))}")
-    e = REGISTRY[name]; sub = e.folder or name; folder = cache_dir(sub)
-    for f in e.files:
-        dst = folder/f.name
-        if dst.exists() and sha256_file(dst) == f.sha256: continue
-        src = next((m/sub/f.name for m in mirror_dirs() if (m/sub/f.name).exists()), None)
-        if src is not None:
-            with open(src, 'rb') as fh: _copy_verified(fh, dst, f, str(src))
-        elif download:
-            with urllib.request.urlopen(f.url, timeout=timeout) as resp: _copy_verified(resp, dst, f, f.url)
-        else: raise DataError(f"{sub}/{f.name} is not in the cache ({folder}) or any mirror, and download=False")
+    e = REGISTRY[name]
+    sub = e.folder or name
+    folder = cache_dir(sub)
+    for f in e.files: _fetch_file(f, sub, folder, download, timeout)
     return folder
 
 # %% ../nbs/01_data.ipynb #5ba1ed67
@@ -144,6 +165,7 @@ class RecData:
     splits: dict    # 'train' / 'val' / 'test' -> datasets.Dataset with int64 `user`, `item` (+ text columns)
     items: datasets.Dataset|None = None  # item side information (`item` + text columns)
     profiles: dict = field(default_factory=dict)  # 'user' / 'item' -> datasets.Dataset(`id`, `text`, ...)
+    notes: dict = field(default_factory=dict)  # what loading dropped or found: duplicates, users / items below 5 interactions
     @property
     def n_users(self): return len(self.user_ids)
     @property
@@ -206,63 +228,211 @@ def split_per_user(users:np.ndarray, # user index of every interaction
 
 # %% ../nbs/01_data.ipynb #44d96949
 _REQUIRED = ('reviewerID', 'asin', 'overall', 'unixReviewTime')
+_JSON_TYPES = {dict: 'an object', list: 'an array', str: 'a string', type(None): 'null', bool: 'a boolean',
+               int: 'a number', float: 'a number'}
+
+def _review(r, where:str, # a parsed JSON line; 'file: line N' for messages
+            empty_text:str): # 'keep' or 'error'
+    "One review as (user, item, rating, time, text, summary), or a `DataError` saying what is wrong with it."
+    if not isinstance(r, dict): raise DataError(f"{where} is {_JSON_TYPES.get(type(r), type(r).__name__)}, not a JSON object")
+    miss = [k for k in _REQUIRED if k not in r]
+    if miss: raise DataError(f"{where} lacks required field(s) {', '.join(miss)}")
+    for k in ('reviewerID', 'asin'):
+        if not isinstance(r[k], str) or not r[k].strip(): raise DataError(f"{where}: {k} is {r[k]!r}, not a non-empty string")
+    rating, t = r['overall'], r['unixReviewTime']
+    if isinstance(rating, bool) or not isinstance(rating, (int, float)) or not math.isfinite(rating):
+        raise DataError(f"{where}: overall is {rating!r}, not a number")
+    if isinstance(t, bool) or not isinstance(t, int): raise DataError(f"{where}: unixReviewTime is {t!r}, not an integer")
+    text, summary = r.get('reviewText') or '', r.get('summary') or ''
+    if not isinstance(text, str) or not isinstance(summary, str): raise DataError(f"{where}: reviewText / summary is not a string")
+    if not text.strip() and empty_text == 'error': raise DataError(f"{where} has an empty review text")
+    return r['reviewerID'], r['asin'], float(rating), t, text.strip(), summary.strip()
 
 def read_amazon_reviews(path:str|Path, # .json or .json.gz, one review per line
                         empty_text:str='keep'): # 'keep' empty reviews as interactions, or 'error'
     "Parse an Amazon review JSON-lines file into a DataFrame (user, item, rating, time, text, summary)."
     rows, opener = [], gzip.open if str(path).endswith('.gz') else open
     try:
-        with opener(path, 'rt', encoding='utf-8') as fh:
-            for ln, line in enumerate(fh, 1):
+        with opener(path, 'rb') as fh:
+            for ln, raw in enumerate(fh, 1):
+                try: line = raw.decode('utf-8')
+                except UnicodeDecodeError as e:
+                    at = f"byte {raw[e.start]:#04x} at column {e.start + 1}"
+                    raise DataError(f"{path}: line {ln} is not valid UTF-8 ({at})") from None
                 if not line.strip(): continue
                 try: r = json.loads(line)
                 except json.JSONDecodeError as e: raise DataError(f"{path}: line {ln} is not valid JSON ({e.msg} at column {e.colno})") from None
-                miss = [k for k in _REQUIRED if k not in r]
-                if miss: raise DataError(f"{path}: line {ln} lacks required field(s) {', '.join(miss)}")
-                text = (r.get('reviewText') or '').strip()
-                if not text and empty_text == 'error': raise DataError(f"{path}: line {ln} has an empty review text")
-                rows.append((str(r['reviewerID']), str(r['asin']), float(r['overall']), int(r['unixReviewTime']), text, (r.get('summary') or '').strip()))
+                rows.append(_review(r, f"{path}: line {ln}", empty_text))
     except (EOFError, gzip.BadGzipFile, zlib.error) as e:
         raise DataError(f"{path}: truncated or corrupt gzip file ({e})") from None
     if not rows: raise DataError(f"{path}: no reviews found")
     return pd.DataFrame(rows, columns=['user_raw', 'item_raw', 'rating', 'time', 'text', 'summary'])
 
+# %% ../nbs/01_data.ipynb #c89eb89b
+def _duplicate_notes(df:pd.DataFrame, dup:pd.Series): # reviews, earliest first; which rows repeat an earlier (user, item)
+    "How many repeated (user, item) rows there are, and how many of them differ from the kept one in rating or text."
+    cmp = [c for c in ('rating', 'text') if c in df.columns]
+    differing = 0
+    if dup.any() and cmp:
+        kept = df[~dup].set_index(['user_raw', 'item_raw'])[cmp]
+        mine = df[dup].set_index(['user_raw', 'item_raw'])[cmp]
+        differing = int((mine != kept.reindex(mine.index)).any(axis=1).sum())
+    return {'duplicates_dropped': int(dup.sum()), 'duplicates_differing': differing}
+
+def _core_notes(users:np.ndarray, items:np.ndarray, lab:np.ndarray, k:int=5): # indices of every kept interaction, split labels
+    "Users and items with fewer than `k` interactions, and users with no validation or test item."
+    per_user = np.bincount(users)
+    heldout = np.bincount(users[lab > 0], minlength=len(per_user))
+    return {f'users_below_{k}': int((per_user < k).sum()), f'items_below_{k}': int((np.bincount(items) < k).sum()),
+            'users_without_heldout': int((heldout == 0).sum())}
+
+def _warn_duplicates(name:str, notes:dict, before:tuple): # dataset name, `notes`, (users, items) below 5 before de-duplication
+    "Warn that duplicates were dropped, and whether that broke the 5-core."
+    msg = (f"{name}: dropped {notes['duplicates_dropped']:,} duplicate (user, item) review(s), keeping the earliest; "
+           f"{notes['duplicates_differing']:,} of them had a different rating or text")
+    users, items = notes['users_below_5'], notes['items_below_5']
+    if users > before[0] or items > before[1]:
+        msg += (f". De-duplication breaks the 5-core: {users:,} users and {items:,} items now have fewer than 5 interactions "
+                f"(before: {before[0]:,} and {before[1]:,}), and {notes['users_without_heldout']:,} users "
+                "have no validation or test item")
+    warnings.warn(msg, stacklevel=3)
+
 # %% ../nbs/01_data.ipynb #5a41a130
 def reviews_to_recdata(name:str, df:pd.DataFrame, # `user_raw`, `item_raw` (+ optional rating, time, text, summary)
                        seed:int=2023, **kw): # split seed; `items` / `profiles` for `RecData`
-    "Index users and items, drop repeated pairs (earliest kept), split 3:1:1 per user, and build a `RecData`."
+    "Index users and items, drop repeated pairs (earliest kept, counted in `notes`), split 3:1:1 per user, and build a `RecData`."
     order = [c for c in ('time', 'user_raw', 'item_raw') if c in df.columns]
-    df = df.sort_values(order, kind='stable').drop_duplicates(['user_raw', 'item_raw'])
+    df = df.sort_values(order, kind='stable')
+    dup = df.duplicated(['user_raw', 'item_raw'])
+    notes = _duplicate_notes(df, dup)
+    before = [int((df.groupby(c).size() < 5).sum()) for c in ('user_raw', 'item_raw')]
+    df = df[~dup]
     user_ids, item_ids = np.sort(df.user_raw.unique()), np.sort(df.item_raw.unique())
     df = df.assign(user=np.searchsorted(user_ids, df.user_raw), item=np.searchsorted(item_ids, df.item_raw))
     df = df.sort_values(['user', 'item'], kind='stable').reset_index(drop=True)
     lab = split_per_user(df.user.to_numpy(), seed)
+    notes.update(_core_notes(df.user.to_numpy(), df.item.to_numpy(), lab))
+    if notes['duplicates_dropped']: _warn_duplicates(name, notes, before)
     cols = ['user', 'item'] + [c for c in ('rating', 'time', 'text', 'summary') if c in df.columns]
-    return from_pairs(name, user_ids.tolist(), item_ids.tolist(), {s: df.loc[lab == k, cols] for k, s in enumerate(SPLITS)}, **kw)
+    parts = {s: df.loc[lab == k, cols] for k, s in enumerate(SPLITS)}
+    return from_pairs(name, user_ids.tolist(), item_ids.tolist(), parts, notes=notes, **kw)
 
 def load_amazon(folder:Path, name:str='amazon-musical-instruments-2014', seed:int=2023):
-    "Load a registered Amazon 5-core review dataset from its fetched folder."
-    return reviews_to_recdata(name, read_amazon_reviews(next(Path(folder).glob('*.json*'))), seed)
+    "Load a registered Amazon 5-core review dataset from its fetched folder (which must hold exactly one review file)."
+    files = sorted(p for p in Path(folder).glob('*.json*') if not p.name.startswith('.'))  # '.name.part': a fetch in progress
+    if not files: raise DataError(f"{folder}: no review file (*.json or *.json.gz)")
+    if len(files) > 1:
+        raise DataError(f"{folder}: {len(files)} review files ({', '.join(p.name for p in files)}); expected exactly one")
+    return reviews_to_recdata(name, read_amazon_reviews(files[0]), seed)
+
+# %% ../nbs/01_data.ipynb #ba199c05
+_PICKLE_ALLOWED = {  # exact (module, name) pairs; recorded from the real files and from pickles of the data types below
+    # numpy arrays, dtypes and scalars: numpy 2 writes numpy._core, numpy 1 (and RLMRec's / XRec's files) numpy.core
+    ('numpy', 'ndarray'), ('numpy', 'dtype'),
+    ('numpy._core.multiarray', '_reconstruct'), ('numpy.core.multiarray', '_reconstruct'),
+    ('numpy._core.multiarray', 'scalar'), ('numpy.core.multiarray', 'scalar'),
+    ('numpy._core.numeric', '_frombuffer'), ('numpy.core.numeric', '_frombuffer'),  # protocol 5
+    # scipy.sparse COO / CSR / CSC matrices and arrays
+    ('scipy.sparse._coo', 'coo_matrix'), ('scipy.sparse._csr', 'csr_matrix'), ('scipy.sparse._csc', 'csc_matrix'),
+    ('scipy.sparse._coo', 'coo_array'), ('scipy.sparse._csr', 'csr_array'), ('scipy.sparse._csc', 'csc_array'),
+    # pandas DataFrames with a RangeIndex or an Index: pandas 3 writes the top-level names, pandas 2 the defining modules
+    ('pandas', 'DataFrame'), ('pandas.core.frame', 'DataFrame'), ('pandas.core.internals.managers', 'BlockManager'),
+    ('pandas._libs.internals', '_unpickle_block'), ('pandas.core.indexes.base', '_new_Index'),
+    ('pandas', 'Index'), ('pandas.core.indexes.base', 'Index'),
+    ('pandas', 'RangeIndex'), ('pandas.core.indexes.range', 'RangeIndex'),
+    # string columns: pandas 3 stores them as pyarrow arrays
+    ('pandas', 'StringDtype'), ('pandas.arrays', 'ArrowStringArray'),
+    ('pyarrow.lib', 'type_for_alias'), ('pyarrow.lib', 'py_buffer'), ('pyarrow.lib', '_restore_array'),
+    # plain values, and what protocols 0-1 use to spell bytes and objects
+    ('builtins', 'slice'), ('builtins', 'bytearray'), ('builtins', 'object'), ('copyreg', '_reconstructor'), ('_codecs', 'encode'),
+}
+_PICKLE_CALLABLE = {  # the allowed classes a pickle may call: they allocate nothing beyond their arguments
+    ('numpy', 'dtype'), ('builtins', 'slice'), ('pandas', 'StringDtype'), ('pandas.core.internals.managers', 'BlockManager')}
+
+# %% ../nbs/01_data.ipynb #89677fec
+class _SafeUnpickler(pickle._Unpickler):  # the Python implementation, so that REDUCE, NEWOBJ and BUILD can be checked
+    "Unpickler that builds only allow-listed data types, and nothing larger than its file could describe."
+    dispatch = dict(pickle._Unpickler.dispatch)
+    _guards = {'_reconstruct': '_new_array', 'scalar': '_new_scalar', 'bytearray': '_new_bytearray', '_new_Index': '_new_index',
+               '_restore_array': '_new_arrow', '_reconstructor': '_new_object'}  # allowed functions that get a check first
+    def __init__(self, fh, size:int): # open binary file, its size in bytes
+        super().__init__(fh)
+        self.cap = 8 * size + (1 << 20)  # bytes any one array, index or buffer may claim
+        self.callable, self.real = set(), {}
+    def find_class(self, module, name):
+        if self.proto < 3:  # Python 2 spellings (__builtin__, copy_reg, commands), mapped as pickle itself does
+            module, name = _compat_pickle.NAME_MAPPING.get((module, name), (_compat_pickle.IMPORT_MAPPING.get(module, module), name))
+        if '.' in name or (module, name) not in _PICKLE_ALLOWED:
+            raise DataError(f"refusing to unpickle {module}.{name}: not on the allow-list of data types")
+        obj = self.real[name] = super().find_class(module, name)
+        if (module, name) in _PICKLE_CALLABLE: self.callable.add(obj)
+        return getattr(self, self._guards[name]) if name in self._guards else obj
+
+    def _size(self, n:int, what:str): # bytes that `what` would take
+        if n > self.cap: raise DataError(f"refusing {what} of {n:,} bytes: more than a file of this size can describe")
+    def _new_array(self, cls, shape, dtype): # numpy's own pickles pass shape (0,)
+        if cls is not np.ndarray: raise DataError(f"refusing numpy's _reconstruct of {cls!r}")
+        self._size(math.prod(shape) * np.dtype(dtype).itemsize, f'an array of shape {tuple(shape)}')
+        return self.real['_reconstruct'](cls, shape, dtype)
+    def _new_scalar(self, dtype, *data):
+        self._size(np.dtype(dtype).itemsize, 'a numpy scalar')
+        return self.real['scalar'](dtype, *data)
+    def _new_bytearray(self, data=b''):
+        if not isinstance(data, bytes): raise DataError(f"refusing bytearray({type(data).__name__}): only a copy of bytes")
+        return bytearray(data)
+    def _new_index(self, cls, d):
+        ranged = isinstance(cls, type) and issubclass(cls, pd.RangeIndex)
+        n = len(range(d['start'], d['stop'], d.get('step', 1))) if ranged else len(d.get('data', ()))
+        self._size(8 * n, f'an index of {n:,} entries')
+        return self.real['_new_Index'](cls, d)
+    def _new_arrow(self, data):
+        self._size(8 * data[1], f'an arrow array of {data[1]:,} entries')  # data: (type, length, null count, offset, buffers, ...)
+        arr = self.real['_restore_array'](data)
+        arr.validate(full=True)  # offsets and lengths within the buffers the file holds
+        return arr
+    def _new_object(self, cls, base, state): # protocols 0-1: copyreg._reconstructor(cls, object, None)
+        if base is not object: raise DataError(f"refusing copyreg._reconstructor over {base!r}")
+        return self.real['_reconstructor'](cls, base, state)
+
+# %% ../nbs/01_data.ipynb #ef296817
+def _reduce_checked(self):
+    "REDUCE: a class may be called only if it allocates nothing (dtype, slice, ...); allowed functions are guarded above."
+    fn = self.stack[-2]
+    if isinstance(fn, type) and fn not in self.callable:
+        raise DataError(f"refusing to call {fn.__module__}.{fn.__qualname__} while unpickling")
+    pickle._Unpickler.load_reduce(self)
+
+def _newobj_checked(self):
+    "NEWOBJ: `cls.__new__(cls)` without arguments, which is all that data pickles use."
+    if self.stack[-1]: raise DataError("refusing to create an object with arguments (NEWOBJ)")
+    pickle._Unpickler.load_newobj(self)
+
+def _newobj_ex_checked(self):
+    "NEWOBJ_EX: the same, with keyword arguments refused too."
+    if self.stack[-1] or self.stack[-2]: raise DataError("refusing to create an object with arguments (NEWOBJ_EX)")
+    pickle._Unpickler.load_newobj_ex(self)
+
+def _build_checked(self):
+    "BUILD: an array's state (version, shape, dtype, fortran, data) may not claim more than the cap (numpy allocates first)."
+    inst, state = self.stack[-2], self.stack[-1]
+    if isinstance(inst, np.ndarray) and isinstance(state, tuple) and len(state) in (4, 5):
+        self._size(math.prod(state[-4]) * np.dtype(state[-3]).itemsize, f'an array of shape {tuple(state[-4])}')
+    pickle._Unpickler.load_build(self)
+
+def _inst_refused(self): raise DataError("refusing the INST / OBJ opcodes: data pickles do not use them")
+
+_SafeUnpickler.dispatch.update({pickle.REDUCE[0]: _reduce_checked, pickle.NEWOBJ[0]: _newobj_checked,
+                                pickle.NEWOBJ_EX[0]: _newobj_ex_checked, pickle.BUILD[0]: _build_checked,
+                                pickle.INST[0]: _inst_refused, pickle.OBJ[0]: _inst_refused})
 
 # %% ../nbs/01_data.ipynb #70bae2b6
-class _SafeUnpickler(pickle.Unpickler):
-    "Unpickler that only builds numpy arrays, scipy.sparse matrices, pandas frames and plain containers."
-    _builtins = {'slice', 'set', 'frozenset', 'complex', 'bytearray', 'range', 'dict', 'list', 'tuple'}
-    _prefixes = ('numpy.core.multiarray', 'numpy._core.multiarray', 'numpy.core.numeric', 'numpy._core.numeric',
-                 'scipy.sparse.', 'pandas.core.', 'pandas._libs.')
-    def find_class(self, module, name):
-        if ((module == 'builtins' and name in self._builtins) or (module == 'numpy' and name in ('dtype', 'ndarray'))
-                or module.startswith(self._prefixes) or module == 'collections' and name == 'OrderedDict'):
-            return super().find_class(module, name)
-        raise DataError(f"refusing to unpickle {module}.{name}: not a data class")
-
 def read_pickle(path:str|Path): # a pickle of arrays, sparse matrices, frames or dicts
-    "Unpickle data with the allow-list above, turning damage into a `DataError` naming the file."
+    "Unpickle data with the allow-list above; anything refused, damaged or too large is a `DataError` naming the file."
     try:
-        with open(path, 'rb') as fh: return _SafeUnpickler(fh).load()
-    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError, TypeError) as e:
-        if isinstance(e, DataError): raise
-        raise DataError(f"{path}: not a readable pickle ({type(e).__name__}: {e})") from None
+        with open(path, 'rb') as fh: return _SafeUnpickler(fh, os.fstat(fh.fileno()).st_size).load()
+    except DataError as e: raise DataError(f"{path}: {e}") from None
+    except MemoryError: raise DataError(f"{path}: unpickling ran out of memory (a pickle bomb, or too large here)") from None
+    except Exception as e: raise DataError(f"{path}: not a readable pickle ({type(e).__name__}: {e})") from None
 
 # %% ../nbs/01_data.ipynb #29a2f876
 def _profiles(path:Path, n:int): # usr_prf.pkl / itm_prf.pkl, n entities
@@ -277,14 +447,24 @@ def _profiles(path:Path, n:int): # usr_prf.pkl / itm_prf.pkl, n entities
         rows.append((int(k), text, str(v.get('reasoning', ''))))
     return _table(dict(zip(['id', 'text', 'reasoning'], zip(*sorted(rows)))))
 
+def _read_split_matrix(path:Path): # trn_mat.pkl, val_mat.pkl or tst_mat.pkl
+    "One RLMRec split as a COO matrix, or a `DataError` naming the file."
+    m = read_pickle(path)
+    if not sp.issparse(m): raise DataError(f"{path}: expected a scipy.sparse matrix, got {type(m).__name__}")
+    try: return sp.coo_matrix(m)
+    except (ValueError, TypeError, IndexError) as e: raise DataError(f"{path}: not a consistent sparse matrix ({e})") from None
+
 def read_rlmrec(folder:str|Path, name:str='rlmrec'): # a folder with trn/val/tst_mat.pkl (+ optional profiles)
     "Load RLMRec's split pickles, plus its profiles and embeddings where the folder has them."
-    folder = Path(folder); mats = {}
-    for s, f in zip(SPLITS, ('trn', 'val', 'tst')):
-        m = read_pickle(folder/f'{f}_mat.pkl')
-        if not sp.issparse(m): raise DataError(f"{folder/f'{f}_mat.pkl'}: expected a scipy.sparse matrix, got {type(m).__name__}")
-        mats[s] = sp.coo_matrix(m)
-    (nu, ni), profiles = mats['train'].shape, {}
+    folder = Path(folder)
+    paths = {s: folder/f'{f}_mat.pkl' for s, f in zip(SPLITS, ('trn', 'val', 'tst'))}
+    mats = {s: _read_split_matrix(p) for s, p in paths.items()}
+    (nu, ni), nnz = mats['train'].shape, sum(m.nnz for m in mats.values())
+    for s, m in mats.items():
+        if m.shape != (nu, ni): raise DataError(f"{paths[s]}: shape {m.shape}, but {paths['train'].name} has {(nu, ni)}")
+    if max(nu, ni) > nnz:  # a crafted shape would otherwise become a list of 10**12 ids
+        raise DataError(f"{paths['train']}: {nu:,} users x {ni:,} items is implausible for {nnz:,} interactions in all three splits")
+    profiles = {}
     for kind, n in (('user', nu), ('item', ni)):
         p = folder/f"{kind[:3].replace('use', 'usr')}_prf.pkl"
         if p.exists(): profiles[kind] = _profiles(p, n)
@@ -298,14 +478,54 @@ def read_rlmrec(folder:str|Path, name:str='rlmrec'): # a folder with trn/val/tst
 
 def load_rlmrec(folder:Path, name:str, seed:int=2023): return read_rlmrec(folder, name)
 
+# %% ../nbs/01_data.ipynb #3dc5e9d5
+def _read_text(path:Path): # a CSV file
+    "The file's text, or a `DataError` naming the line of an invalid UTF-8 byte or of a last line cut off before its newline."
+    raw = Path(path).read_bytes()
+    try: text = raw.decode('utf-8')
+    except UnicodeDecodeError as e:
+        ln = raw.count(b'\n', 0, e.start) + 1
+        raise DataError(f"{path}: line {ln} is not valid UTF-8 (byte {raw[e.start]:#04x})") from None
+    if not text: raise DataError(f"{path}: empty file")
+    if not text.endswith('\n'):
+        raise DataError(f"{path}: line {text.count(chr(10)) + 1} ends without a newline: the file was cut off mid-row")
+    return text
+
+_KINDS = {'int': 'an integer id >= 0', 'float': 'a finite number', 'str': 'text'}
+
+def _cell(v:str, kind:str, col:str): # a field, its kind ('int', 'float' or 'str'), its column
+    "The field as a value of `kind`, or a `ValueError` saying what it is instead."
+    if kind == 'str': return v
+    if kind == 'int' and v.isascii() and v.isdigit(): return int(v)
+    if kind == 'float':
+        try: x = float(v)
+        except ValueError: x = math.nan
+        if math.isfinite(x): return x
+    raise ValueError(f"{col} is {v!r}, not {_KINDS[kind]}")
+
+def _read_csv(path:Path, cols:dict, # the file; column -> 'int', 'float' or 'str' (other columns are checked, not kept)
+              empty_ok:bool=False): # allow a header with no rows
+    "A DataFrame of `cols`, read strictly: every damaged line is a `DataError` naming the file and the line."
+    rd = csv.reader(io.StringIO(_read_text(path), newline=''))
+    header, rows = next(rd), []
+    if not set(cols) <= set(header): raise DataError(f"{path}: expected columns {','.join(cols)}, found {','.join(header)}")
+    at = [(header.index(c), k, c) for c, k in cols.items()]
+    try:
+        for row in rd:
+            if not row: continue  # a blank line
+            if len(row) != len(header):
+                raise DataError(f"{path}: line {rd.line_num} has {len(row)} field(s), the header {len(header)}")
+            try: rows.append([_cell(row[j], k, c) for j, k, c in at])
+            except ValueError as e: raise DataError(f"{path}: line {rd.line_num}: {e}") from None
+    except csv.Error as e: raise DataError(f"{path}: line {rd.line_num}: {e}") from None
+    if not rows and not empty_ok: raise DataError(f"{path}: no rows, only the header")
+    df = pd.DataFrame(rows, columns=list(cols))
+    return df.astype({c: 'int64' if k == 'int' else 'float64' for c, k in cols.items() if k != 'str'})
+
 # %% ../nbs/01_data.ipynb #fcbb3f1e
 def _read_pairs_csv(path:Path):
-    "A `user,item` integer CSV, with clear errors for missing columns or non-integer ids."
-    try: df = pd.read_csv(path)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as e: raise DataError(f"{path}: unreadable CSV ({e})") from None
-    if not {'user', 'item'} <= set(df.columns): raise DataError(f"{path}: expected columns user,item, found {','.join(df.columns)}")
-    if not all(pd.api.types.is_integer_dtype(df[c]) for c in ('user', 'item')): raise DataError(f"{path}: user/item ids must be integers")
-    return df[['user', 'item']]
+    "A `user,item` CSV of integer ids, read strictly (`_read_csv`)."
+    return _read_csv(path, {'user': 'int', 'item': 'int'})
 
 def _xrec_profiles(path:Path, uidx=None, iidx=None): # tst.pkl; optional raw-id -> index maps (arrays of raw ids)
     "XRec's profile DataFrame -> {'user', 'item', 'pairs'} tables, ids mapped through `uidx` / `iidx` if given."
@@ -342,14 +562,15 @@ def load_xrec_profiled(folder:Path, name:str='xrec-yelp-profiled', seed:int=2023
 def read_movielens(folder:str|Path, name:str='movielens-latest-small', seed:int=2023,
                    min_rating:float=0.0): # keep ratings >= this as interactions
     "Load MovieLens (ratings, movies, tags) into a `RecData` with item titles / genres and tag text."
-    folder = Path(folder); r = pd.read_csv(folder/'ratings.csv'); m = pd.read_csv(folder/'movies.csv'); t = pd.read_csv(folder/'tags.csv')
-    for df, f, cols in ((r, 'ratings.csv', {'userId', 'movieId', 'rating', 'timestamp'}), (m, 'movies.csv', {'movieId', 'title', 'genres'}), (t, 'tags.csv', {'userId', 'movieId', 'tag'})):
-        if not cols <= set(df.columns): raise DataError(f"{folder/f}: missing column(s) {', '.join(sorted(cols - set(df.columns)))}")
+    folder = Path(folder)
+    r = _read_csv(folder/'ratings.csv', {'userId': 'int', 'movieId': 'int', 'rating': 'float', 'timestamp': 'int'})
+    m = _read_csv(folder/'movies.csv', {'movieId': 'int', 'title': 'str', 'genres': 'str'})
+    t = _read_csv(folder/'tags.csv', {'userId': 'int', 'movieId': 'int', 'tag': 'str'}, empty_ok=True)
     r = r[r.rating >= min_rating]
     tags = t.assign(tag=t.tag.astype(str)).groupby(['userId', 'movieId']).tag.agg('; '.join).rename('text').reset_index()
     df = r.merge(tags, on=['userId', 'movieId'], how='left').fillna({'text': ''})
-    df = pd.DataFrame({'user_raw': df.userId.astype(str).str.zfill(6), 'item_raw': df.movieId.astype(str).str.zfill(7), 'rating': df.rating.astype(float),
-                       'time': df.timestamp.astype('int64'), 'text': df.text, 'summary': ''})
+    df = pd.DataFrame({'user_raw': df.userId.astype(str).str.zfill(6), 'item_raw': df.movieId.astype(str).str.zfill(7),
+                       'rating': df.rating.astype(float), 'time': df.timestamp.astype('int64'), 'text': df.text, 'summary': ''})
     d = reviews_to_recdata(name, df, seed)
     meta = m.assign(item_raw=m.movieId.astype(str).str.zfill(7)).set_index('item_raw').reindex(d.item_ids)
     d.items = _table({'item': np.arange(d.n_items), 'title': meta.title.fillna('').to_numpy(), 'genres': meta.genres.fillna('').to_numpy()})
