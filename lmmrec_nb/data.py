@@ -113,6 +113,9 @@ def _copy_verified(src, # an open binary file (a mirror's file or a download)
             for block in iter(lambda: src.read(1 << 20), b''):
                 h.update(block)
                 out.write(block)
+            out.flush()
+            os.fsync(out.fileno())
+            os.fchmod(out.fileno(), 0o644)  # mkstemp makes 0600; a cache shared by a group stays readable
         if h.hexdigest() != f.sha256: raise DataError(f"sha256 mismatch (got {h.hexdigest()})")
         os.replace(tmp, dst)  # atomic: a reader sees the previous verified file or this one, never a partial one
     finally:
