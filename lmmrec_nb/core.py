@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['RECORD_MIME', 'seed_everything', 'resolve_device', 'import_dgl', 'cache_dir', 'mirror_dirs', 'set_env',
+__all__ = ['RECORD_MIME', 'seed_everything', 'resolve_device', 'cuda_here', 'import_dgl', 'cache_dir', 'mirror_dirs', 'set_env',
            'atomic_write', 'stale_temporaries', 'record', 'read_records', 'full_run_results']
 
 # %% ../nbs/00_core.ipynb #94286393
@@ -34,6 +34,13 @@ def resolve_device(device:str|torch.device='cpu'): # 'cpu', 'cuda', 'cuda:N' or 
         if dev.index is None: dev = torch.device('cuda', torch.cuda.current_device())
     elif dev.type != 'cpu': raise ValueError(f"unsupported device {str(device)!r}: use 'cpu', 'cuda' or 'cuda:N'")
     return dev
+
+# %% ../nbs/00_core.ipynb #c140efea
+def cuda_here(what:str): # what the cell shows, for the message
+    "Whether CUDA is available; if not, say that the cell is skipped (so a notebook's Run All goes on)."
+    if torch.cuda.is_available(): return True
+    print(f"skipped on this machine (no CUDA device): {what}. `bash ci/gpu_check.sh` runs it on a GPU machine.")
+    return False
 
 # %% ../nbs/00_core.ipynb #b4f25fad
 class _Unavailable(types.ModuleType):

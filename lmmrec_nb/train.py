@@ -58,11 +58,12 @@ def train_epoch(model:Backbone, opt:torch.optim.Optimizer, # backbone and its op
                 sampler:NegativeSampler, rng:np.random.Generator, # negatives and shuffling
                 batch_size:int=4096, epoch:int=0, # batch size; epoch (for messages)
                 loss_fn=None): # stands in for `model.loss` (e.g. compiled); default: `model.loss`
-    "Train `model` for one epoch of BPR batches; return the mean of each loss part."
+    "One epoch of BPR batches, each after the model's `before_step` hook if it has one; return each loss part's mean."
     model.train(); dev = pairs[0].device; loss_fn = loss_fn or model.loss
     neg = torch.as_tensor(sampler(rng), device=dev); perm = torch.as_tensor(rng.permutation(len(neg)), device=dev)
-    sums = {}
+    sums, before_step = {}, getattr(model, 'before_step', None)  # a model's step hook (LMMRec: the teacher's EMA)
     for b, idx in enumerate(perm.split(batch_size)):
+        if before_step is not None: before_step()  # once per batch, before the loss
         total, parts = loss_fn((pairs[0][idx], pairs[1][idx], neg[idx]))
         opt.zero_grad(set_to_none=True)
         total.backward()
