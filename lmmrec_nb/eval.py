@@ -9,7 +9,7 @@ from .core import resolve_device
 from .data import RecData
 
 # %% auto #0
-__all__ = ['csr_rows', 'batch_metrics', 'check_ks', 'evaluate', 'reference_metrics', 'popularity_scorer']
+__all__ = ['csr_rows', 'batch_metrics', 'check_ks', 'evaluate', 'reference_metrics', 'popularity_scorer', 'paired_comparison']
 
 # %% ../nbs/02_eval.ipynb #28f68559
 def csr_rows(indptr:torch.Tensor, indices:torch.Tensor, # CSR arrays of a users x items matrix
@@ -88,3 +88,15 @@ def popularity_scorer(d:RecData, # dataset; popularity is counted on its trainin
     deg = np.bincount(d.pairs('train')[1], minlength=d.n_items).astype(np.float64)
     pop = torch.as_tensor(deg - np.arange(d.n_items) / (d.n_items + 1), device=dev)
     return lambda users: pop.expand(len(users), -1)
+
+# %% ../nbs/02_eval.ipynb #c521eb16
+def paired_comparison(x:dict, y:dict, # {seed: metric} of two variants (only common seeds are paired)
+                      conf:float=0.95): # coverage of the interval
+    "Mean per-seed difference x - y, its Student-t interval, and how many seeds have x ahead."
+    from scipy import stats
+    seeds = sorted(set(x) & set(y))
+    if len(seeds) < 2: raise ValueError(f"a paired interval needs at least 2 common seeds, got {seeds}")
+    d = np.array([x[s] - y[s] for s in seeds], dtype=float)
+    half = stats.t.ppf((1 + conf) / 2, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+    return dict(mean=d.mean(), lo=d.mean() - half, hi=d.mean() + half, ahead=int((d > 0).sum()), n=len(d),
+                excludes_zero=bool(d.mean() - half > 0 or d.mean() + half < 0))

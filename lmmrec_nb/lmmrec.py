@@ -5,15 +5,17 @@
 # %% ../nbs/32_lmmrec.ipynb #f929833a
 from __future__ import annotations
 import re
+from dataclasses import asdict, dataclass, fields, replace
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
-from .backbones import Backbone
+from .backbones import SGL, Backbone
 from .data import RecData
-from .losses import con_alignment, correspondence, ema_update, make_teacher, pairwise_alignment, translation_alignment
+from .losses import (con_alignment, correspondence, ema_update, l2_reg, make_teacher, pairwise_alignment,
+                              reference_correspondence, translation_alignment)
 from .text_encoder import Projector
 
 # %% auto #0
-__all__ = ['LMMREC_WEIGHTS', 'VARIANTS', 'text_table', 'MotivationPrototypes', 'LMMRec', 'text_vectors', 'corrupt_texts',
-           'split_phrases', 'explain']
+__all__ = ['FORMS', 'LMMREC_HPARAMS', 'LMMREC_WEIGHTS', 'VARIANTS', 'text_table', 'MotivationPrototypes', 'LMMRecForms',
+           'reference_settings', 'LMMRec', 'text_vectors', 'corrupt_texts', 'split_phrases', 'explain']
 
 # %% ../nbs/32_lmmrec.ipynb #b376ffb5
 def text_table(d:RecData, # dataset (sizes)
@@ -28,69 +30,221 @@ def text_table(d:RecData, # dataset (sizes)
 # %% ../nbs/32_lmmrec.ipynb #e746bdb3
 class MotivationPrototypes(nn.Module):
     "K learnable motivation prototypes that re-weight the graph's edges per layer and propagate (IRLLRec §1.3)."
-    def __init__(self, src:torch.Tensor, dst:torch.Tensor, n_nodes:int, # directed edges of the training graph
-                 dim:int=32, n_proto:int=128): # embedding size; number of prototypes K
-        super().__init__(); self.n = n_nodes
-        self.C = nn.Parameter(nn.init.xavier_uniform_(torch.empty(dim, n_proto, device=src.device)))
-        self.register_buffer('src', src); self.register_buffer('dst', dst)
+    def __init__(self, src:torch.Tensor, dst:torch.Tensor, # directed edges of the training graph (messages src -> dst)
+                 n_nodes:int, # users + items
+                 dim:int=32, n_proto:int=128, # embedding size; number of prototypes K
+                 n_users:int|None=None, # None: one C for every node (kit); n: C_u for nodes < n, C_i after (reference)
+                 layers:str='0..L'): # layers r averages over: '0..L' (kit) or '0..L-1' (reference)
+        super().__init__()
+        if layers not in ('0..L', '0..L-1'): raise ValueError(f"layers must be '0..L' or '0..L-1', got {layers!r}")
+        self.n, self.n_users, self.layer_range = n_nodes, n_users, layers
+        new = lambda: nn.Parameter(nn.init.xavier_uniform_(torch.empty(dim, n_proto, device=src.device)))
+        if n_users is None: self.C = new()
+        else: self.C_u, self.C_i = new(), new()
+        self.register_buffer('src', src)
+        self.register_buffer('dst', dst)
+    def mixtures(self, E:torch.Tensor): # [n_nodes, d] one layer
+        "Prototype mixtures m = softmax(E C) C^T of every node, scaled to unit length."
+        mix = lambda X, C: F.softmax(X @ C, -1) @ C.T
+        if self.n_users is None: m = mix(E, self.C)
+        else: m = torch.cat([mix(E[:self.n_users], self.C_u), mix(E[self.n_users:], self.C_i)])
+        return F.normalize(m, dim=-1, eps=1e-8)  # unit rows once per node, not per edge
     def weights(self, E:torch.Tensor): # [n_nodes, d] one layer
-        "Row-normalised edge weights a_ht from the prototype mixtures of both ends."
-        m = F.normalize(F.softmax(E @ self.C, -1) @ self.C.T, dim=-1, eps=1e-8)  # unit rows once per node, not per edge
+        "Row-normalised edge weights a_ht = (cos(m_h, m_t) + 1) / 2 / (sum over the head's edges)."
+        m = self.mixtures(E)
         a = ((m.index_select(0, self.dst) * m.index_select(0, self.src)).sum(-1) + 1) / 2
-        return a / torch.zeros(self.n, device=a.device).index_add_(0, self.dst, a).clamp_min(1e-12).index_select(0, self.dst)
+        head_sum = a.new_zeros(self.n).index_add_(0, self.dst, a).clamp_min(1e-12)
+        return a / head_sum.index_select(0, self.dst)
+    def propagate(self, E:torch.Tensor): # [n_nodes, d] one layer
+        "r_l = A_a(E_l) E_l: each head sums its tails' rows, weighted by a_ht."
+        return torch.zeros_like(E).index_add_(0, self.dst, self.weights(E)[:, None] * E.index_select(0, self.src))
     def forward(self, layers:list): # [E_0, ..., E_L], each [n_nodes, d]
-        "Interaction motivations r = mean_l A_a(E_l) E_l, [n_nodes, d]."
-        out = [torch.zeros_like(E).index_add_(0, self.dst, self.weights(E)[:, None] * E.index_select(0, self.src)) for E in layers]
-        return torch.stack(out).mean(0)
+        "Interaction motivations r = mean over the chosen layers of A_a(E_l) E_l, [n_nodes, d]."
+        used = layers if self.layer_range == '0..L' else layers[:-1]
+        return torch.stack([self.propagate(E) for E in used]).mean(0)
+
+# %% ../nbs/32_lmmrec.ipynb #5815127d
+_CHOICES = dict(reduction=('mean-of-means', 'sum/B'), user_candidates=('batch', 'all'), dedup=(True, False),
+                prototypes=('shared', 'separate'), proto_layers=('0..L', '0..L-1'), ta_nodes=('batch', 'all'),
+                itc_form=('kit', 'reference'), reg_scope=('embeddings', 'all'))
+
+@dataclass(frozen=True)
+class LMMRecForms:
+    "Which form of each LMMRec term to compute (the defaults are the kit's; see the table above)."
+    reduction: str = 'mean-of-means'  # kd / pair: 'sum/B' = three InfoNCE sums / B (reference)
+    user_candidates: str = 'batch'  # kd / pair: users against 'all' users' projected text (reference)
+    dedup: bool = True  # each node once per group; False: the batch's rows as they come (reference)
+    prototypes: str = 'shared'  # one C, or 'separate' C_u / C_i (reference)
+    proto_layers: str = '0..L'  # layers r averages; '0..L-1' (reference)
+    ta_nodes: str = 'batch'  # translation over the batch's groups, or 'all' nodes with text (reference)
+    itc_form: str = 'kit'  # 0.4 distill + 0.6 InfoNCE on the batch; 'reference': 0.4 ta + 0.6 distill, all nodes
+    keep_rate: float|None = None  # edge keep rate of the BPR graph (None: the backbone's); 1.0 (reference)
+    reg_scope: str = 'embeddings'  # L2 on the backbone's tables, or on 'all' parameters (reference)
+    def __post_init__(self):
+        for k, ok in _CHOICES.items():
+            v = getattr(self, k)
+            if v not in ok: raise ValueError(f"LMMRecForms.{k} must be one of {ok}, got {v!r}")
+        if self.keep_rate is not None and not 0 < self.keep_rate <= 1:
+            raise ValueError(f"keep_rate must be in (0, 1], got {self.keep_rate}")
+    def changed(self):
+        "The options that differ from the kit's forms, as a dict."
+        return {k: v for k, v in asdict(self).items() if v != getattr(LMMRecForms(), k)}
+
+FORMS = {'kit': LMMRecForms(),  # the default today: what produced the committed results
+         'reference': LMMRecForms(reduction='sum/B', user_candidates='all', dedup=False, prototypes='separate',
+                                  proto_layers='0..L-1', ta_nodes='all', itc_form='reference', keep_rate=1.0,
+                                  reg_scope='all')}
+
+# %% ../nbs/32_lmmrec.ipynb #95a94b8f
+_SHARED = dict(n_layers=3, kd_tau=0.2, pair_tau=0.2, ta=1e-7, itc=1e-7, keep_rate=1.0)  # every dataset of the reference
+LMMREC_HPARAMS = {  # IRLLRec's LightGCN intent model, per dataset (DESIGN.md §1b)
+    'rlmrec-amazon-book': dict(_SHARED, reg=1e-7, kd=1e-2, pair=2e-2),  # its 'amazon' section
+    'rlmrec-yelp': dict(_SHARED, reg=1e-7, kd=1e-2, pair=1e-2),  # its 'yelp' section
+    'movie': dict(_SHARED, reg=1e-6, kd=1e-3, pair=3e-2)}  # its 'movie' section (not in this kit's registry)
+
+def reference_settings(name:str): # dataset name (a key of `LMMREC_HPARAMS`; others take Amazon-book's row)
+    "(backbone hyper-parameters, LMMRec weights and keep_rate) of the reference for dataset `name`."
+    hp = LMMREC_HPARAMS.get(name)
+    if hp is None:
+        print(f"reference_settings: the reference never ran {name!r}; using its Amazon-book settings")
+        hp = LMMREC_HPARAMS['rlmrec-amazon-book']
+    bb = {k: hp[k] for k in ('n_layers', 'reg')}
+    return bb, {k: v for k, v in hp.items() if k not in bb}
 
 # %% ../nbs/32_lmmrec.ipynb #05d85b0f
-LMMREC_WEIGHTS = dict(kd=1e-2, kd_tau=0.2, pair=2e-2, pair_tau=0.2, ta=1e-7, itc=1e-7, itc_alpha=0.4, momentum=0.999, n_proto=128)
+LMMREC_WEIGHTS = dict(kd=1e-2, kd_tau=0.2, pair=2e-2, pair_tau=0.2, ta=1e-7, itc=1e-7, itc_alpha=0.4,
+                      momentum=0.999, n_proto=128)
 
+def _settings(forms:str|LMMRecForms, kw:dict): # a name of `FORMS` or an `LMMRecForms`; keyword overrides
+    "(weights, forms) from the defaults, `forms`, and overrides of either."
+    opts = {f.name for f in fields(LMMRecForms)}
+    bad = set(kw) - set(LMMREC_WEIGHTS) - opts
+    if bad: raise TypeError(f"unknown LMMRec setting(s) {sorted(bad)}; known: {sorted(LMMREC_WEIGHTS)}, {sorted(opts)}")
+    if isinstance(forms, str) and forms not in FORMS:
+        raise ValueError(f"forms must be one of {sorted(FORMS)} or an LMMRecForms, got {forms!r}")
+    base = FORMS[forms] if isinstance(forms, str) else forms
+    w = {**LMMREC_WEIGHTS, **{k: v for k, v in kw.items() if k in LMMREC_WEIGHTS}}
+    return w, replace(base, **{k: v for k, v in kw.items() if k in opts})
+
+def _set_keep_rate(bb:Backbone, keep_rate:float|None): # the backbone; LMMRecForms.keep_rate
+    "Set the edge keep rate of `bb`'s BPR graph (None: leave it); SGL / SimGCL train BPR on the full graph already."
+    if keep_rate is not None and isinstance(bb, SGL) and keep_rate != 1.0:
+        raise ValueError(f"{bb.name} trains BPR on the full graph; its keep_rate drops edges of its contrastive views: "
+                         "set that on the backbone")
+    if keep_rate is not None and not isinstance(bb, SGL): bb.hp['keep_rate'] = keep_rate
+    return bb
+
+# %% ../nbs/32_lmmrec.ipynb #c0ba7ffe
 class LMMRec(nn.Module):
-    "A backbone plus LMMRec's textual / interaction motivation alignment (weights in `LMMREC_WEIGHTS`)."
+    "A backbone plus LMMRec's textual / interaction motivation alignment (`LMMREC_WEIGHTS`, `FORMS`)."
     def __init__(self, backbone:Backbone, # any backbone of `lmmrec_nb.backbones`
                  S:torch.Tensor, has:torch.Tensor, # frozen text table and mask from `text_table`
-                 **w): # loss weights / settings overriding `LMMREC_WEIGHTS` (0 switches a term off)
+                 forms:str|LMMRecForms='kit', # 'kit' (the default today), 'reference', or an `LMMRecForms`
+                 **w): # weights overriding `LMMREC_WEIGHTS` (0 switches a term off) and `LMMRecForms` options
         super().__init__()
-        bad = set(w) - set(LMMREC_WEIGHTS)
-        if bad: raise TypeError(f"unknown LMMRec setting(s) {sorted(bad)}; known: {sorted(LMMREC_WEIGHTS)}")
-        self.backbone, self.w, dev = backbone, {**LMMREC_WEIGHTS, **w}, backbone.device
+        self.w, self.forms = _settings(forms, w)
+        self.backbone, dev = _set_keep_rate(backbone, self.forms.keep_rate), backbone.device
         d_layer, d_out = backbone.user_emb.shape[1], backbone.forward()[0].shape[1]
-        self.register_buffer('S', S.to(dev)); self.register_buffer('has', has.to(dev))
-        self.proj_kd = Projector(S.shape[1], d_out).to(dev); self.proj = Projector(S.shape[1], d_layer).to(dev)
+        self.register_buffer('S', S.to(dev))
+        self.register_buffer('has', has.to(dev))
+        self.proj_kd = Projector(S.shape[1], d_out).to(dev)  # RLMRec-Con's P_kd (GCCF: the full concatenated width)
+        self.proj = Projector(S.shape[1], d_layer).to(dev)  # the motivation projector P
         self.teacher = make_teacher(self.proj)
         src, dst = (t.to(dev) for t in backbone.g.edges())
-        self.protos = MotivationPrototypes(src, dst, backbone.n_users + backbone.n_items, d_layer, self.w['n_proto'])
-    name = property(lambda self: f"{self.backbone.name}+{'lmmrec' if self.w['pair'] or self.w['ta'] or self.w['itc'] else 'rlmrec-con'}")
-    hp = property(lambda self: {**self.backbone.hp, **self.w})
+        nu = backbone.n_users if self.forms.prototypes == 'separate' else None
+        self.protos = MotivationPrototypes(src, dst, backbone.n_users + backbone.n_items, d_layer, self.w['n_proto'],
+                                           nu, self.forms.proto_layers)
+    @property
+    def name(self):
+        motivations = self.w['pair'] or self.w['ta'] or self.w['itc']
+        return f"{self.backbone.name}+{'lmmrec' if motivations else 'rlmrec-con'}"
+    @property
+    def hp(self):  # forms enter only where they differ from the kit's: a kit run's fingerprint is unchanged
+        changed = self.forms.changed()
+        return {**self.backbone.hp, **self.w, **({'forms': changed} if changed else {})}
     gen = property(lambda self: self.backbone.gen)
     device = property(lambda self: self.backbone.device)
     def forward(self): return self.backbone.forward()
     def score(self, users:torch.Tensor): return self.backbone.score(users)
-    def train(self, mode:bool=True): self.backbone.train(mode); return nn.Module.train(self, mode)
+    def train(self, mode:bool=True):
+        self.backbone.train(mode)
+        return nn.Module.train(self, mode)
 
-# %% ../nbs/32_lmmrec.ipynb #c0ba7ffe
-def _lmmrec_loss(self:LMMRec, batch:tuple): # (users, positive items, negative items)
-    "(total, parts): the backbone's parts plus 'kd', 'pair', 'ta', 'itc' for every non-zero weight."
-    w, nu = self.w, self.backbone.n_users
-    if self.training and w['itc']: ema_update(self.teacher, self.proj, w['momentum'])  # teacher moves before the step
-    out = self.backbone.embed(); _, parts = self.backbone.loss(batch, out)
-    groups = [torch.unique(ids[self.has[ids]]) for ids in (batch[0], batch[1] + nu, batch[2] + nu)]  # each node once
-    if any(len(g) == 0 for g in groups): return sum(parts.values()), parts  # no text in this batch
-    e = torch.cat([out.user, out.item])
-    if w['kd']: parts['kd'] = w['kd'] * con_alignment(tuple(e[g] for g in groups), tuple(self.proj_kd(self.S[g]) for g in groups), w['kd_tau'])
-    if w['pair'] or w['ta'] or w['itc']:
-        z, d = [self.proj(self.S[g]) for g in groups], self.proj.net[-1].out_features
-        ev = [e[g][:, :d] for g in groups]  # GCCF's concatenated layers: the first block is the layer-0 space
-        mean = lambda f: sum(f(k) for k in range(len(groups))) / len(groups)
-        if w['pair']:
-            r = self.protos(out.layers or self.backbone.layers())  # interaction motivations, from this batch's propagation
-            parts['pair'] = w['pair'] * pairwise_alignment(tuple(r[g] for g in groups), tuple(z), w['pair_tau'])
-        if w['ta']: parts['ta'] = w['ta'] * mean(lambda k: translation_alignment(z[k], ev[k], self.gen))
-        if w['itc']: parts['itc'] = w['itc'] * mean(lambda k: correspondence(z[k], self.teacher(self.S[groups[k]]), ev[k], w['itc_alpha']))
-    return sum(parts.values()), parts
+    def before_step(self):
+        "Step hook (the trainer calls it once per batch, before the loss): one EMA step of the teacher."
+        if self.training and self.w['itc']: ema_update(self.teacher, self.proj, self.w['momentum'])
 
-LMMRec.loss = _lmmrec_loss
+    def text_rows(self, batch:tuple): # (users, positive items, negative items)
+        "Node ids with text of the batch's users, positives and negatives (each once, or as they come)."
+        nu = self.backbone.n_users
+        ids = (batch[0], batch[1] + nu, batch[2] + nu)
+        return [torch.unique(i[self.has[i]]) if self.forms.dedup else i[self.has[i]] for i in ids]
+
+    def project(self, proj:nn.Module, rows:list, whole:bool): # a projector; `text_rows`; project the whole table?
+        "(projected text of each group's rows, the whole projected table or None)."
+        if not whole: return [proj(self.S[g]) for g in rows], None
+        Z = proj(self.S)
+        return [Z[g] for g in rows], Z
+
+    def candidates(self, Z:torch.Tensor|None): # the whole projected table (None: per-group projections)
+        "Denominators per group: every user's text for the users ('all'), else None (the group's own rows)."
+        if self.forms.user_candidates == 'batch': return None
+        nu = self.backbone.n_users
+        return (Z[:nu][self.has[:nu]], None, None)
+
+    def kd_loss(self, e:torch.Tensor, rows:list, B:int): # [n_nodes, d'] final embeddings; `text_rows`; batch size
+        "RLMRec-Con between final embeddings and P_kd's text (unweighted)."
+        cf = tuple(e[g] for g in rows)
+        z, Z = self.project(self.proj_kd, rows, self.forms.user_candidates == 'all')
+        return con_alignment(cf, tuple(z), self.w['kd_tau'], self.candidates(Z), self.forms.reduction, B)
+
+    def pair_loss(self, out, rows:list, z:list, Z, B:int): # `Embeds`; `text_rows`; `project(self.proj, ...)`; B
+        "Pairwise alignment of interaction motivations r and textual motivations (unweighted)."
+        r = self.protos(out.layers or self.backbone.layers())  # from this batch's propagation
+        inter = tuple(r[g] for g in rows)
+        return pairwise_alignment(inter, tuple(z), self.w['pair_tau'], self.candidates(Z), self.forms.reduction, B)
+
+    def ta_loss(self, e:torch.Tensor, z:list, ev:list, Z): # final embeddings; group texts, their graph rows; table
+        "Translation alignment (unweighted): over every node with text, or the mean over the batch's groups."
+        if self.forms.ta_nodes == 'all':
+            return translation_alignment(Z[self.has], e[self.has][:, :Z.shape[1]], self.gen)
+        ks = [k for k in range(len(z)) if len(z[k])]
+        if not ks: return e.new_zeros(())
+        return sum(translation_alignment(z[k], ev[k], self.gen) for k in ks) / len(ks)
+
+    def itc_loss(self, rows:list, z:list, ev:list, Z, ta): # as above; the unweighted translation loss
+        "Interaction-Text Correspondence (unweighted) with the EMA teacher."
+        alpha = self.w['itc_alpha']
+        if self.forms.itc_form == 'reference':
+            return reference_correspondence(ta, Z[self.has], self.teacher(self.S[self.has]), alpha)
+        ks = [k for k in range(len(rows)) if len(rows[k])]
+        if not ks: return ev[0].new_zeros(())
+        return sum(correspondence(z[k], self.teacher(self.S[rows[k]]), ev[k], alpha) for k in ks) / len(ks)
+
+    def extra_reg(self):
+        "The reference's L2 on every parameter outside the backbone (projectors, teacher, prototypes), times `reg`."
+        return self.backbone.hp['reg'] * l2_reg(p for n, p in self.named_parameters() if not n.startswith('backbone.'))
+
+    def loss(self, batch:tuple): # (users, positive items, negative items)
+        "(total, parts): the backbone's parts plus 'kd', 'pair', 'ta', 'itc' for every non-zero weight; no side effect."
+        w, f, B = self.w, self.forms, len(batch[0])
+        out = self.backbone.embed()
+        _, parts = self.backbone.loss(batch, out)
+        if f.reg_scope == 'all': parts['reg'] = parts['reg'] + self.extra_reg()
+        rows = self.text_rows(batch)
+        if f.reduction == 'mean-of-means' and any(len(g) == 0 for g in rows):
+            return sum(parts.values()), parts  # kit form: a group without text skips the alignment terms
+        e = torch.cat([out.user, out.item])
+        if w['kd']: parts['kd'] = w['kd'] * self.kd_loss(e, rows, B)
+        if w['pair'] or w['ta'] or w['itc']:
+            whole = f.user_candidates == 'all' or f.ta_nodes == 'all' or f.itc_form == 'reference'
+            z, Z = self.project(self.proj, rows, whole)
+            ev = [e[g][:, :self.proj.net[-1].out_features] for g in rows]  # GCCF: the first d columns, its layer 0
+            if w['pair']: parts['pair'] = w['pair'] * self.pair_loss(out, rows, z, Z, B)
+            ta = self.ta_loss(e, z, ev, Z) if w['ta'] or (w['itc'] and f.itc_form == 'reference') else None
+            if w['ta']: parts['ta'] = w['ta'] * ta  # the reference form mixes this same value into itc
+            if w['itc']: parts['itc'] = w['itc'] * self.itc_loss(rows, z, ev, Z, ta)
+        return sum(parts.values()), parts
 
 # %% ../nbs/32_lmmrec.ipynb #f5982b58
 VARIANTS = {'backbone': None, 'rlmrec-con': dict(pair=0, ta=0, itc=0), 'lmmrec': {},

@@ -2,7 +2,7 @@
 
 What is compared with what, and why (no number here is a value copied from a run and compared to 1e-4):
 - The most-popular floor is a closed form of the data: it is recomputed here by an independent per-user
-  reference (`reference_metrics`, numpy) and must agree to 1e-9.
+  reference (`reference_metrics`, numpy, float64) and must agree to float32's precision (relative 1e-6).
 - A training run is deterministic on one machine (checked: two runs in this job, bit for bit), but float
   trajectories are not the same across CPUs, library builds and thread counts, so a CI-size run is compared
   with the committed full run (same seed) at its last evaluated epoch only within a band: three times the
@@ -79,7 +79,8 @@ def test_most_popular_floor_equals_an_independent_reference(nb, params, tmp_path
         for sets, split in ((train, 'train'), (held, 'test')):
             for u, i in zip(*d.pairs(split)): sets[u].add(int(i))
         rec, ndcg = reference_metrics((scores for _ in range(d.n_users)), train, held, 20)
-        assert (r['recall@20'], r['ndcg@20']) == pytest.approx((rec, ndcg), abs=1e-9), r['dataset']
+        # the evaluator sums per-user metrics in float32 batches, the reference in float64: equal to float32's precision
+        assert (r['recall@20'], r['ndcg@20']) == pytest.approx((rec, ndcg), rel=1e-6), r['dataset']
 
 
 def run_histories(rec):
@@ -110,19 +111,22 @@ def seed_sigma(full, epoch):
 
 @pytest.mark.parametrize('nb,params', RUNS, ids=IDS)
 def test_agrees_with_the_committed_full_run_within_the_seed_band(nb, params, tmp_path_factory):
-    "At the CI run's last evaluated epoch, validation Recall@20 is within 3 seed stds of the full run (same seed)."
+    "At the last epoch both evaluated, validation Recall@20 is within 3 seed stds of the full run (same seed)."
+    runs = run_histories(records(nb, params, tmp_path_factory))
+    fulls = {ds: full_histories(nb.stem, ds) for ds in runs}
+    if not any(fulls.values()): pytest.skip(f'{nb.stem}: no committed full run with validation curves')
     compared = 0
-    for ds, hists in run_histories(records(nb, params, tmp_path_factory)).items():
-        full = full_histories(nb.stem, ds)
+    for ds, hists in runs.items():
         for key, hist in hists.items():
-            last = hist[-1]; ref = {h['epoch']: h['val_recall@20'] for h in full.get(key, [])}.get(last['epoch'])
-            sigma = seed_sigma(full, last['epoch'])
-            if ref is None or sigma is None: continue
-            band = BAND_SIGMAS * sigma
-            assert abs(last['val_recall@20'] - ref) <= band, \
-                f"{nb.stem} {ds} {key} epoch {last['epoch']}: {last['val_recall@20']:.4f} vs full run {ref:.4f}, band ±{band:.4f}"
+            ref = {h['epoch']: h['val_recall@20'] for h in fulls[ds].get(key, [])}
+            common = [h for h in hist if h['epoch'] in ref]
+            sigma = seed_sigma(fulls[ds], common[-1]['epoch']) if common else None
+            if sigma is None: continue
+            last, band = common[-1], BAND_SIGMAS * sigma
+            assert abs(last['val_recall@20'] - ref[last['epoch']]) <= band, \
+                f"{nb.stem} {ds} {key} epoch {last['epoch']}: {last['val_recall@20']:.4f} vs full run {ref[last['epoch']]:.4f}, band ±{band:.4f}"
             compared += 1
-    if not compared: pytest.skip(f'{nb.stem}: no committed full run with several seeds to compare with')
+    assert compared, f'{nb.stem}: a committed full run exists, but no curve of this run could be compared with it'
 
 
 def test_a_second_run_is_bit_identical(tmp_path_factory, monkeypatch):

@@ -14,9 +14,10 @@ NAMES = {'LightGCN': 'backbone', '+ RLMRec-Con': 'rlmrec-con', '+ LMMRec': 'lmmr
          'LMMRec w/o coordination': 'lmmrec w/o coordination', 'LMMRec w/o correspondence': 'lmmrec w/o correspondence'}
 
 
-def table_after(heading):
-    "{first cell: [cells]} of the first Markdown table after the paragraph that starts with `heading`."
+def table_after(heading, then=''):
+    "{first cell: [cells]} of the first Markdown table after `heading` (and after `then`, if given, below it)."
     rest = README[README.index(heading):]
+    rest = rest[rest.index(then):]
     lines = [l for l in rest[rest.index('\n|'):].split('\n\n')[0].strip().splitlines() if l.startswith('|')]
     return {cells[0]: cells for cells in ([c.strip() for c in l.strip('|').split('|')] for l in lines[2:])}
 
@@ -64,3 +65,26 @@ def test_lightgcn_table_is_the_committed_run(label, dataset):
     cells = table_after('**LightGCN at paper scale**')[label]
     assert cells[1].startswith(f'{fmt(rec.mean())} ± {fmt(rec.std())}')
     assert cells[4] == ', '.join(f"{fmt(r['recall@20'])} ({r['best_epoch']})" for r in sorted(rows, key=lambda r: r['seed']))
+
+
+COMPARISONS = {'+ RLMRec-Con − LightGCN': ('rlmrec-con', 'backbone'), '+ LMMRec − LightGCN': ('lmmrec', 'backbone'),
+               'LMMRec − RLMRec-Con': ('lmmrec', 'rlmrec-con'), 'LMMRec − LMMRec w/o coordination': ('lmmrec', 'lmmrec w/o coordination'),
+               'LMMRec − LMMRec w/o correspondence': ('lmmrec', 'lmmrec w/o correspondence')}
+
+
+def signed(x): return f'{x:+.4f}'.replace('0.', '.', 1).replace('-', '−')
+
+
+@pytest.mark.parametrize('heading,pattern,dataset', [
+    ('**Main job**', 'e02_lmmrec_full_amazon-mi.json', 'amazon-musical-instruments-2014'),
+    ('**LMMRec vs its backbone on real LLM text**', 'e02_lmmrec_full_yelp_s*.json', 'xrec-yelp-profiled')])
+def test_paired_intervals_are_computed_from_the_committed_runs(heading, pattern, dataset):
+    "The README's paired tables are `paired_comparison` of the committed per-seed results."
+    from lmmrec_nb.eval import paired_comparison
+    rows = [r for f in full_run_results(pattern, dataset) for r in f['rows'] if r['model'] != 'MostPop']
+    by = {}
+    for r in rows: by.setdefault(r['model'], {})[r['seed']] = r['recall@20']
+    table = table_after(heading, then='Paired over the three seeds')
+    for label, (a, b) in COMPARISONS.items():
+        c = paired_comparison(by[a], by[b])
+        assert table[label][1:] == [signed(c['mean']), f"[{signed(c['lo'])}, {signed(c['hi'])}]", f"{c['ahead']}/{c['n']}"], label
