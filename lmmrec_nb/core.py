@@ -63,6 +63,7 @@ def import_dgl():
     "Import and return `dgl`, letting it load without GraphBolt when this torch has no GraphBolt build."
     if 'dgl' not in sys.modules and not _graphbolt_loads():
         sys.modules['dgl.graphbolt'] = _Unavailable('dgl.graphbolt')
+    os.environ.setdefault('DGLBACKEND', 'pytorch')  # else dgl writes its choice into ~/.dgl/config.json
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')  # dgl warns about its backend on import; nothing actionable for users
         import dgl
