@@ -16,9 +16,9 @@ from .prompts import ITEM_PROMPT, USER_PROMPT, Prompt, format_reviews, validate_
 from .llm import LLM, Backend, ResponseCache, get_backend
 
 # %% auto #0
-__all__ = ['GEN', 'ARTIFACT', 'SMOLLM2_ID', 'attempt_settings', 'Request', 'item_requests', 'run_requests', 'user_requests',
-           'motivation_text', 'to_table', 'summary_table', 'Motivations', 'extract_motivations', 'load_motivations',
-           'xrec_motivations', 'motivation_texts', 'publish_cache', 'main']
+__all__ = ['GEN', 'TEXT_KINDS', 'ARTIFACT', 'SMOLLM2_ID', 'attempt_settings', 'Request', 'item_requests', 'run_requests',
+           'user_requests', 'motivation_text', 'to_table', 'summary_table', 'Motivations', 'extract_motivations',
+           'load_motivations', 'xrec_motivations', 'motivation_texts', 'publish_cache', 'main']
 
 # %% ../nbs/12_extract.ipynb #9034ecc5
 GEN = {'temperature': 0.0, 'max_tokens': 400, 'repeat_penalty': 1.15}  # the first attempt
@@ -101,10 +101,21 @@ def user_requests(d, item_results:list, # RecData; results of the item run (inde
     return out
 
 # %% ../nbs/12_extract.ipynb #d482abe0
-def motivation_text(r:dict): # one result
-    "The text to embed: summary, then 'category: label' for each motivation."
+TEXT_KINDS = ('combined', 'summary', 'motivations')  # the texts `motivation_text` can give
+
+def _text_kind(kind:str):
+    if kind not in TEXT_KINDS: raise ValueError(f"kind must be one of {TEXT_KINDS}, got {kind!r}")
+    return kind
+
+def motivation_text(r:dict, # one result
+                    kind:str='combined'): # 'combined' (the summary, then the motivations), 'summary' or 'motivations'
+    "The text to embed: the summary, then 'category: label' for each motivation; or only one of the two."
+    _text_kind(kind)
     if r['status'] != 'ok': return ''
-    return (r['summary'].strip() + ' ' + '; '.join(f"{m['category']}: {m['label'].strip()}" for m in r['motivations'])).strip()
+    summary = r['summary'].strip()
+    motivations = '; '.join(f"{m['category']}: {m['label'].strip()}" for m in r['motivations'])
+    texts = {'combined': (summary + ' ' + motivations).strip(), 'summary': summary, 'motivations': motivations.strip()}
+    return texts[kind]
 
 def to_table(results:list): # result dicts of one kind
     "HF `datasets.Dataset` of results, with the `text` to embed."
@@ -169,10 +180,15 @@ def xrec_motivations(d): # RecData of 'xrec-yelp' (with .profiles)
 
 # %% ../nbs/12_extract.ipynb #7c36476e
 def motivation_texts(d, # RecData: with XRec profiles, or one whose motivations are in an extraction cache
-                     cache:str|Path|None=None): # cache for `load_motivations` (default: the committed artifact)
-    "{'item': DataFrame(id, text), 'user': ...}: the text to embed, for every entity with valid motivations."
+                     cache:str|Path|None=None, # cache for `load_motivations` (default: the committed artifact)
+                     kind:str='combined'): # 'combined', 'summary' or 'motivations'; XRec data: its profile
+    "{'item': DataFrame(id, text), 'user': ...}: the text of `kind` to embed, for every entity that has one."
+    _text_kind(kind)
     m = xrec_motivations(d) if d.profiles else load_motivations(d, cache, progress=False)
-    pick = lambda t: t.to_pandas().query("status == 'ok' and text != ''")[['id', 'text']].reset_index(drop=True)
+    def pick(t):
+        df = t.to_pandas()
+        if kind != 'combined' and not d.profiles: df['text'] = [motivation_text(r, kind) for r in df.to_dict('records')]
+        return df.query("status == 'ok' and text != ''")[['id', 'text']].reset_index(drop=True)
     return {'item': pick(m.items), 'user': pick(m.users)}
 
 # %% ../nbs/12_extract.ipynb #c81cc516

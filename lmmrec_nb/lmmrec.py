@@ -138,17 +138,23 @@ def _set_keep_rate(bb:Backbone, keep_rate:float|None): # the backbone; LMMRecFor
 class LMMRec(nn.Module):
     "A backbone plus LMMRec's textual / interaction motivation alignment (`LMMREC_WEIGHTS`, `FORMS`)."
     def __init__(self, backbone:Backbone, # any backbone of `lmmrec_nb.backbones`
-                 S:torch.Tensor, has:torch.Tensor, # frozen text table and mask from `text_table`
+                 S:torch.Tensor, has:torch.Tensor, # frozen text table and mask (`text_table`): the profile, for P_kd
                  forms:str|LMMRecForms='kit', # 'kit' (the default today), 'reference', or an `LMMRecForms`
+                 S_int:torch.Tensor|None=None, has_int:torch.Tensor|None=None, # motivations' table, P_int's (None: S)
                  **w): # weights overriding `LMMREC_WEIGHTS` (0 switches a term off) and `LMMRecForms` options
         super().__init__()
+        if (S_int is None) != (has_int is None): raise ValueError("give S_int and has_int together, or neither")
+        if S_int is not None and S_int.shape[0] != S.shape[0]:
+            raise ValueError(f"S_int has {S_int.shape[0]} rows and S {S.shape[0]}: one row per node in both")
         self.w, self.forms = _settings(forms, w)
         self.backbone, dev = _set_keep_rate(backbone, self.forms.keep_rate), backbone.device
         d_layer, d_out = backbone.user_emb.shape[1], backbone.forward()[0].shape[1]
-        self.register_buffer('S', S.to(dev))
+        self.register_buffer('S', S.to(dev))  # s_prf: what RLMRec-Con aligns (and every term without S_int)
         self.register_buffer('has', has.to(dev))
+        self.register_buffer('S_int', None if S_int is None else S_int.to(dev))  # s_int: what coordination aligns
+        self.register_buffer('has_int', None if has_int is None else has_int.to(dev))
         self.proj_kd = Projector(S.shape[1], d_out).to(dev)  # RLMRec-Con's P_kd (GCCF: the full concatenated width)
-        self.proj = Projector(S.shape[1], d_layer).to(dev)  # the motivation projector P
+        self.proj = Projector(self.texts('int')[0].shape[1], d_layer).to(dev)  # the motivation projector P_int
         self.teacher = make_teacher(self.proj)
         src, dst = (t.to(dev) for t in backbone.g.edges())
         nu = backbone.n_users if self.forms.prototypes == 'separate' else None
@@ -159,9 +165,10 @@ class LMMRec(nn.Module):
         motivations = self.w['pair'] or self.w['ta'] or self.w['itc']
         return f"{self.backbone.name}+{'lmmrec' if motivations else 'rlmrec-con'}"
     @property
-    def hp(self):  # forms enter only where they differ from the kit's: a kit run's fingerprint is unchanged
+    def hp(self):  # forms and texts enter only where they differ from the kit's: a kit run's fingerprint is unchanged
         changed = self.forms.changed()
-        return {**self.backbone.hp, **self.w, **({'forms': changed} if changed else {})}
+        two = {'texts': 'two'} if self.S_int is not None else {}
+        return {**self.backbone.hp, **self.w, **({'forms': changed} if changed else {}), **two}
     gen = property(lambda self: self.backbone.gen)
     device = property(lambda self: self.backbone.device)
     def forward(self): return self.backbone.forward()
@@ -174,52 +181,63 @@ class LMMRec(nn.Module):
         "Step hook (the trainer calls it once per batch, before the loss): one EMA step of the teacher."
         if self.training and self.w['itc']: ema_update(self.teacher, self.proj, self.w['momentum'])
 
-    def text_rows(self, batch:tuple): # (users, positive items, negative items)
+    def texts(self, role:str): # 'prf': RLMRec-Con's (P_kd); 'int': the motivations' (P_int, teacher, pair, ta, itc)
+        "(text table, has-text mask) of a role: `S_int`, `has_int` for 'int' when given, else `S`, `has`."
+        return (self.S_int, self.has_int) if role == 'int' and self.S_int is not None else (self.S, self.has)
+
+    def text_rows(self, batch:tuple, has:torch.Tensor): # (users, positive items, negative items); a role's mask
         "Node ids with text of the batch's users, positives and negatives (each once, or as they come)."
         nu = self.backbone.n_users
         ids = (batch[0], batch[1] + nu, batch[2] + nu)
-        return [torch.unique(i[self.has[i]]) if self.forms.dedup else i[self.has[i]] for i in ids]
+        return [torch.unique(i[has[i]]) if self.forms.dedup else i[has[i]] for i in ids]
 
-    def project(self, proj:nn.Module, rows:list, whole:bool): # a projector; `text_rows`; project the whole table?
+    def aligns(self, rows:list): # `text_rows` of one role
+        "Whether the batch gets that role's terms: in the kit's form, a group without text skips them."
+        return self.forms.reduction != 'mean-of-means' or all(len(g) for g in rows)
+
+    def project(self, proj:nn.Module, S:torch.Tensor, rows:list, whole:bool): # a projector, its text; `text_rows`; all?
         "(projected text of each group's rows, the whole projected table or None)."
-        if not whole: return [proj(self.S[g]) for g in rows], None
-        Z = proj(self.S)
+        if not whole: return [proj(S[g]) for g in rows], None
+        Z = proj(S)
         return [Z[g] for g in rows], Z
 
-    def candidates(self, Z:torch.Tensor|None): # the whole projected table (None: per-group projections)
+    def candidates(self, Z:torch.Tensor|None, has:torch.Tensor): # the whole projected table (None: per group); its mask
         "Denominators per group: every user's text for the users ('all'), else None (the group's own rows)."
         if self.forms.user_candidates == 'batch': return None
         nu = self.backbone.n_users
-        return (Z[:nu][self.has[:nu]], None, None)
+        return (Z[:nu][has[:nu]], None, None)
 
-    def kd_loss(self, e:torch.Tensor, rows:list, B:int): # [n_nodes, d'] final embeddings; `text_rows`; batch size
-        "RLMRec-Con between final embeddings and P_kd's text (unweighted)."
+    def kd_loss(self, e:torch.Tensor, rows:list, B:int): # final embeddings; `text_rows` ('prf'); batch size
+        "RLMRec-Con between final embeddings and P_kd's projection of the profile text (unweighted)."
+        S, has = self.texts('prf')
         cf = tuple(e[g] for g in rows)
-        z, Z = self.project(self.proj_kd, rows, self.forms.user_candidates == 'all')
-        return con_alignment(cf, tuple(z), self.w['kd_tau'], self.candidates(Z), self.forms.reduction, B)
+        z, Z = self.project(self.proj_kd, S, rows, self.forms.user_candidates == 'all')
+        return con_alignment(cf, tuple(z), self.w['kd_tau'], self.candidates(Z, has), self.forms.reduction, B)
 
-    def pair_loss(self, out, rows:list, z:list, Z, B:int): # `Embeds`; `text_rows`; `project(self.proj, ...)`; B
+    def pair_loss(self, out, rows:list, z:list, Z, B:int): # `Embeds`; `text_rows` ('int'); `project(self.proj, ...)`; B
         "Pairwise alignment of interaction motivations r and textual motivations (unweighted)."
         r = self.protos(out.layers or self.backbone.layers())  # from this batch's propagation
         inter = tuple(r[g] for g in rows)
-        return pairwise_alignment(inter, tuple(z), self.w['pair_tau'], self.candidates(Z), self.forms.reduction, B)
+        return pairwise_alignment(inter, tuple(z), self.w['pair_tau'], self.candidates(Z, self.texts('int')[1]),
+                                  self.forms.reduction, B)
 
     def ta_loss(self, e:torch.Tensor, z:list, ev:list, Z): # final embeddings; group texts, their graph rows; table
         "Translation alignment (unweighted): over every node with text, or the mean over the batch's groups."
         if self.forms.ta_nodes == 'all':
-            return translation_alignment(Z[self.has], e[self.has][:, :Z.shape[1]], self.gen)
+            has = self.texts('int')[1]
+            return translation_alignment(Z[has], e[has][:, :Z.shape[1]], self.gen)
         ks = [k for k in range(len(z)) if len(z[k])]
         if not ks: return e.new_zeros(())
         return sum(translation_alignment(z[k], ev[k], self.gen) for k in ks) / len(ks)
 
     def itc_loss(self, rows:list, z:list, ev:list, Z, ta): # as above; the unweighted translation loss
         "Interaction-Text Correspondence (unweighted) with the EMA teacher."
-        alpha = self.w['itc_alpha']
+        alpha, (S, has) = self.w['itc_alpha'], self.texts('int')
         if self.forms.itc_form == 'reference':
-            return reference_correspondence(ta, Z[self.has], self.teacher(self.S[self.has]), alpha)
+            return reference_correspondence(ta, Z[has], self.teacher(S[has]), alpha)
         ks = [k for k in range(len(rows)) if len(rows[k])]
         if not ks: return ev[0].new_zeros(())
-        return sum(correspondence(z[k], self.teacher(self.S[rows[k]]), ev[k], alpha) for k in ks) / len(ks)
+        return sum(correspondence(z[k], self.teacher(S[rows[k]]), ev[k], alpha) for k in ks) / len(ks)
 
     def extra_reg(self):
         "The reference's L2 on every parameter outside the backbone (projectors, teacher, prototypes), times `reg`."
@@ -231,14 +249,13 @@ class LMMRec(nn.Module):
         out = self.backbone.embed()
         _, parts = self.backbone.loss(batch, out)
         if f.reg_scope == 'all': parts['reg'] = parts['reg'] + self.extra_reg()
-        rows = self.text_rows(batch)
-        if f.reduction == 'mean-of-means' and any(len(g) == 0 for g in rows):
-            return sum(parts.values()), parts  # kit form: a group without text skips the alignment terms
         e = torch.cat([out.user, out.item])
-        if w['kd']: parts['kd'] = w['kd'] * self.kd_loss(e, rows, B)
-        if w['pair'] or w['ta'] or w['itc']:
+        kd_rows = self.text_rows(batch, self.texts('prf')[1])
+        if w['kd'] and self.aligns(kd_rows): parts['kd'] = w['kd'] * self.kd_loss(e, kd_rows, B)
+        rows = self.text_rows(batch, self.texts('int')[1])  # the motivations' rows, for every other term
+        if (w['pair'] or w['ta'] or w['itc']) and self.aligns(rows):
             whole = f.user_candidates == 'all' or f.ta_nodes == 'all' or f.itc_form == 'reference'
-            z, Z = self.project(self.proj, rows, whole)
+            z, Z = self.project(self.proj, self.texts('int')[0], rows, whole)
             ev = [e[g][:, :self.proj.net[-1].out_features] for g in rows]  # GCCF: the first d columns, its layer 0
             if w['pair']: parts['pair'] = w['pair'] * self.pair_loss(out, rows, z, Z, B)
             ta = self.ta_loss(e, z, ev, Z) if w['ta'] or (w['itc'] and f.itc_form == 'reference') else None

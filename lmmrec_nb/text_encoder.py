@@ -102,18 +102,24 @@ def embed_texts(texts:list, # strings (duplicates are encoded once)
 def publish_vectors(name:str, # dataset name: the file is `<name>.npz`
                     texts:list, # every text the dataset's experiments embed
                     encoder:SentenceEncoder|None=None, # default: the packaged MiniLM, one text at a time
-                    folder:str|Path=VECTORS): # where the shipped vectors live
-    "Encode `texts` (sorted, de-duplicated) and write them with a manifest entry: model, dtype, sha256, versions."
+                    folder:str|Path=VECTORS, # where the shipped vectors live
+                    keep:bool=True): # keep the vectors the file already holds and encode only new texts
+    "Write the vectors of `texts` (sorted, de-duplicated) and a manifest entry; a file that holds just them stays."
     import sentence_transformers
-    encoder, folder = encoder or SentenceEncoder(), Path(folder)
-    uniq = sorted(set(texts)); vecs = encoder.encode(uniq)
-    buf = io.BytesIO(); np.savez(buf, keys=np.array([text_key(encoder.model_id, t) for t in uniq]), vecs=vecs)
-    path = atomic_write(folder/f'{name}.npz', buf.getvalue())
-    man = folder/'MANIFEST.json'; entries = json.loads(man.read_text()) if man.exists() else {}
+    encoder, path = encoder or SentenceEncoder(), Path(folder)/f'{name}.npz'
+    uniq = sorted(set(texts)); keys = [text_key(encoder.model_id, t) for t in uniq]
+    old = read_vectors(path) if keep and path.exists() else {}
+    if keep and old.keys() == set(keys): return path  # unchanged (a rewrite would change the zip's time stamps)
+    new = [t for t, k in zip(uniq, keys) if k not in old]
+    vec = {**old, **dict(zip([text_key(encoder.model_id, t) for t in new], encoder.encode(new) if new else []))}
+    vecs = np.stack([vec[k] for k in keys])
+    buf = io.BytesIO(); np.savez(buf, keys=np.array(keys), vecs=vecs)
+    path = atomic_write(path, buf.getvalue())
+    man = Path(folder)/'MANIFEST.json'; entries = json.loads(man.read_text()) if man.exists() else {}
     entries[path.name] = dict(sha256=hashlib.sha256(buf.getvalue()).hexdigest(), bytes=len(buf.getvalue()), rows=len(uniq),
-                              dim=int(vecs.shape[1]), dtype=str(vecs.dtype), model=encoder.model_id, batch_size=encoder.batch_size,
-                              torch=torch.__version__, sentence_transformers=sentence_transformers.__version__,
-                              created=time.strftime('%Y-%m-%d'))
+                              kept=len(uniq) - len(new), dim=int(vecs.shape[1]), dtype=str(vecs.dtype), model=encoder.model_id,
+                              batch_size=encoder.batch_size, torch=torch.__version__,
+                              sentence_transformers=sentence_transformers.__version__, created=time.strftime('%Y-%m-%d'))
     atomic_write(man, json.dumps(entries, indent=1, sort_keys=True) + '\n')
     return path
 

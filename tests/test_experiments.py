@@ -90,10 +90,11 @@ def run_histories(rec):
     return {datasets.pop(): rec['histories']} if 'histories' in rec and len(datasets) == 1 else {}
 
 
-def full_histories(stem, dataset):
-    "The committed full runs' histories on `dataset`, keyed like the CI run's."
+def full_histories(stem, dataset, texts='combined'):
+    "The committed full runs' histories on `dataset` made with the same kind of text, keyed like the CI run's."
     out = {}
     for run in full_run_results(f'{stem}_full*.json', dataset):
+        if run.get('texts', 'combined') != texts: continue  # files older than the TEXTS parameter used 'combined'
         out.update(run.get('histories') or {f'LightGCN|{s}': h for s, h in run.get('history', {}).items()})
     return out
 
@@ -113,7 +114,7 @@ def seed_sigma(full, epoch):
 def test_agrees_with_the_committed_full_run_within_the_seed_band(nb, params, tmp_path_factory):
     "At the last epoch both evaluated, validation Recall@20 is within 3 seed stds of the full run (same seed)."
     runs = run_histories(records(nb, params, tmp_path_factory))
-    fulls = {ds: full_histories(nb.stem, ds) for ds in runs}
+    fulls = {ds: full_histories(nb.stem, ds, params.get('TEXTS', 'combined')) for ds in runs}
     if not any(fulls.values()): pytest.skip(f'{nb.stem}: no committed full run with validation curves')
     compared = 0
     for ds, hists in runs.items():
