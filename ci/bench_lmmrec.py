@@ -1,19 +1,28 @@
 """Benchmark (not a test): LMMRec's training-epoch cost against its backbone's, on the same data and device.
 
 Usage: LMMREC_DATA_MIRROR=../shared/data python ci/bench_lmmrec.py [--dataset xrec-yelp-profiled] [--backbone lightgcn]
-       [--epochs 5] [--threads 1] [--device cpu] [--terms] [--profile] [--compile]
+       [--epochs 5] [--threads 1] [--device cpu] [--terms] [--profile] [--compile] [--forms kit|reference] [--text-dim N]
 Prints a table of median epoch times and ratios; the last line is one JSON object with every figure.
 --profile counts, with torch.profiler, the operators (and CUDA kernels) of one training epoch per batch and lists
 the operators that take the most CPU time; --compile also times LMMRec with its loss under torch.compile, as TrainConfig(compile=True) runs it.
 Target (issue 5): LMMRec epoch <= 1.5x the backbone's epoch.
+
+--forms reference (issue 14) times LightGCN, + RLMRec-Con and + LMMRec in the reference forms (DESIGN.md §1b, the
+reference's per-dataset weights) against `PlainReference` below: the same forms written plainly, as the public
+reference computes them (every node's text through both projectors each batch, dense [B, N] InfoNCE matrices,
+an all-nodes x all-nodes one for the translation term). It also counts the FLOPs of the alignment terms the package
+performs per epoch, measures torch.mm's throughput at the same shapes in the same run, and prints achieved / peak,
+plus the peak RSS of each run. Targets: LMMRec epoch <= 0.3x the plain one; achieved >= 50% of peak.
+Datasets without shipped texts (rlmrec-amazon-book) get random text vectors of --text-dim columns (1536 or 384).
 """
-import argparse, json, platform, statistics, time
-import numpy as np, torch
+import argparse, json, platform, resource, statistics, threading, time
+import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from lmmrec_nb.backbones import make_backbone
 from lmmrec_nb.core import resolve_device, seed_everything
 from lmmrec_nb.data import load
 from lmmrec_nb.extract import motivation_texts
-from lmmrec_nb.lmmrec import VARIANTS, LMMRec, text_vectors
+from lmmrec_nb.lmmrec import VARIANTS, LMMRec, reference_settings, text_vectors
+from lmmrec_nb.losses import LSE_BLOCK
 from lmmrec_nb.train import NegativeSampler, TrainConfig, train_epoch
 
 BATCH = TrainConfig().batch_size  # training pairs per step, as fit uses by default
@@ -52,6 +61,137 @@ def profile_epoch(model, d, dev, top=8):
     return {'ops_per_batch': ops / n_batches, 'kernels_per_batch': kernels / n_batches}, table
 
 
+# ---------------------------------------------------------------- --forms reference (issue 14)
+class PlainReference(nn.Module):
+    "The baseline: LMMRec's reference forms as the public reference computes them, on the parameters of an LMMRec `m`."
+    def __init__(self, m):
+        super().__init__(); self.m = m
+        assert bool(m.has.all()), 'the plain baseline assumes text for every node (as the reference has)'
+    def before_step(self): self.m.before_step()  # the same EMA teacher step
+    @staticmethod
+    def nce(a, b, c, tau):  # sum over rows of -cos(a_k, b_k)/tau + log sum_c exp(cos(a_k, c)/tau): one dense [B, N] matrix
+        a, b, c = (F.normalize(x, dim=-1, eps=1e-4) for x in (a, b, c))
+        return (-(a * b).sum(-1) / tau + torch.logsumexp(a @ c.T / tau, -1)).sum()
+    def motivations(self, layers):  # r = mean over l < L of A_a(E_l) E_l, every node's prototype mixture per layer
+        P, nu, rs = self.m.protos, self.m.backbone.n_users, []
+        for E in layers[:-1]:
+            mix = torch.cat([F.softmax(E[:nu] @ P.C_u, -1) @ P.C_u.T, F.softmax(E[nu:] @ P.C_i, -1) @ P.C_i.T])
+            a = (F.cosine_similarity(mix[P.dst], mix[P.src], dim=-1, eps=1e-8) + 1) / 2
+            a = a / torch.zeros(len(E), dtype=a.dtype).index_add(0, P.dst, a)[P.dst]
+            rs.append(torch.zeros_like(E).index_add(0, P.dst, a[:, None] * E[P.src]))
+        return torch.stack(rs).mean(0)
+    def loss(self, batch):
+        m, w, (u, p, n) = self.m, self.m.w, batch; bb, nu, B = m.backbone, m.backbone.n_users, len(u)
+        out = bb.embed(); _, parts = bb.loss(batch, out)
+        parts['reg'] = parts['reg'] + bb.hp['reg'] * sum(q.square().sum() for k, q in m.named_parameters() if not k.startswith('backbone.'))
+        e, ids = torch.cat([out.user, out.item]), (u, p + nu, n + nu)
+        def grouped(V, Z, tau): return (self.nce(V[ids[0]], Z[ids[0]], Z[:nu], tau)
+                                        + self.nce(V[ids[1]], Z[ids[1]], Z[ids[1]], tau) + self.nce(V[ids[2]], Z[ids[2]], Z[ids[2]], tau)) / B
+        Zkd, Z = m.proj_kd(m.S), m.proj(m.S)  # every node's text through both projectors, every batch
+        if w['kd']: parts['kd'] = w['kd'] * grouped(e, Zkd, w['kd_tau'])
+        if w['pair']: parts['pair'] = w['pair'] * grouped(self.motivations(out.layers), Z, w['pair_tau'])
+        if w['ta'] or w['itc']:
+            e1, e2 = torch.randn(Z.shape, generator=m.gen), torch.randn(Z.shape, generator=m.gen)
+            za, eb = Z * (1 + e1), e[:, :Z.shape[1]] * (1 + e2)
+            ta = self.nce(za, eb, eb, 1.0) / len(Z)  # all nodes x all nodes
+            if w['ta']: parts['ta'] = w['ta'] * ta
+            if w['itc']:
+                with torch.no_grad(): T = m.teacher(m.S)
+                distill = -(F.softmax(T, -1) * F.log_softmax(Z, -1)).sum(-1).mean()
+                parts['itc'] = w['itc'] * (0.4 * ta + 0.6 * distill)
+        return sum(parts.values()), parts
+
+
+class RssPeak:
+    "Peak resident memory (MiB) while the block runs, sampled every 2 ms from /proc/self/statm."
+    def __enter__(self):
+        self.page, self.peak, self.done = resource.getpagesize() / 2**20, 0.0, False
+        self.t = threading.Thread(target=self._watch, daemon=True); self.t.start(); return self
+    def _watch(self):
+        while not self.done:
+            with open('/proc/self/statm') as f: self.peak = max(self.peak, int(f.read().split()[1]) * self.page)
+            time.sleep(0.002)
+    def __exit__(self, *exc): self.done = True; self.t.join()
+
+
+def mm_rate(m, k, n, reps=5):
+    "GFLOP/s of torch.mm at [m, k] @ [k, n] (best of `reps` after a warm-up)."
+    x, y = torch.randn(m, k), torch.randn(k, n); torch.mm(x, y); best = float('inf')
+    for _ in range(reps):
+        t = time.perf_counter(); torch.mm(x, y); best = min(best, time.perf_counter() - t)
+    return 2 * m * k * n / best / 1e9
+
+
+def alignment_flops(m, d, threads_note=None):
+    "FLOPs of the alignment terms the package performs in one epoch of the reference forms, per kind of product."
+    S, nu, N = m.S, m.backbone.n_users, len(m.S); dt, dim = S.shape[1], m.proj.net[-1].out_features
+    h, K, L = m.proj.net[0].out_features, m.w['n_proto'], m.backbone.hp['n_layers']
+    n_users_text = int(m.has[:nu].sum())
+    mlp = lambda rows, passes: 2 * rows * (dt * h + h * dim) * passes  # fwd = 1 pass; bwd = the weights' gradients (S is frozen)
+    lse = lambda U, C: 3 * 2 * U * C * dim  # the block product, then d/dq and d/dc in the same pass
+    u, i = d.pairs('train'); rng = np.random.default_rng(0)
+    neg = NegativeSampler(u, i, d.n_users, d.n_items)(rng); perm = rng.permutation(len(neg))
+    fl = {'projections': 0, 'infonce': 0, 'mixtures': 0}
+    for idx in np.array_split(perm, -(-len(perm) // BATCH)):
+        groups = [np.unique(u[idx]), np.unique(i[idx]) + nu, np.unique(neg[idx]) + nu]
+        kd_rows = len(np.unique(np.concatenate(groups + [np.arange(nu)])))  # P_kd: only the rows the step reads
+        fl['projections'] += mlp(kd_rows, 2) + mlp(N, 2) + mlp(N, 1)  # P_kd, P_int over every node, the teacher (no grad)
+        sizes = [(len(groups[0]), n_users_text), (len(groups[1]), len(groups[1])), (len(groups[2]), len(groups[2]))]
+        fl['infonce'] += 2 * sum(lse(a, b) for a, b in sizes) + lse(N, N)  # kd and pair: distinct rows; ta: all nodes
+        fl['mixtures'] += 3 * L * 2 * (2 * N * dim * K)  # (L layers) x (E C, softmax C^T) x (fwd + 2 bwd)
+    rows = max(1, LSE_BLOCK // N)  # the rates at the shapes the package runs
+    rate = {'projections': mm_rate(N, dt, h), 'infonce': mm_rate(rows, dim, N), 'mixtures': mm_rate(N, dim, K)}
+    return fl, rate
+
+
+def main_reference(a, d, dev):
+    "Issue 14: the reference forms, per term, against the plain in-script baseline; FLOPs, achieved / peak, RSS."
+    if a.text_dim or a.dataset.startswith('rlmrec-'):  # no shipped texts: random vectors stand in
+        g = torch.Generator().manual_seed(0); n = d.n_users + d.n_items
+        S, has, texts = torch.randn(n, a.text_dim or 1536, generator=g), torch.ones(n, dtype=torch.bool), f'random {a.text_dim or 1536}-d'
+    else: (S, has), texts = text_vectors(d, motivation_texts(d)), 'shipped motivations'
+    bkw, lkw = reference_settings(a.dataset if a.dataset.startswith('rlmrec-') else 'rlmrec-yelp')
+    fig = {'dataset': a.dataset, 'forms': 'reference', 'texts': texts, 'text_dim': S.shape[1], 'nodes': len(S),
+           'device': str(dev), 'threads': torch.get_num_threads(), 'machine': platform.machine(), 'torch': torch.__version__}
+    def build(**w):
+        seed_everything(0, dgl=False); bb = make_backbone(a.backbone, d, device=a.device, seed=0, **bkw)
+        return LMMRec(bb, S, has, 'reference', **{**lkw, **w})
+    def lightgcn(): seed_everything(0, dgl=False); return make_backbone(a.backbone, d, device=a.device, seed=0, **bkw, keep_rate=1.0)
+    runs = {'lightgcn': lightgcn, 'rlmrec-con': lambda: build(pair=0, ta=0, itc=0), 'lmmrec': build}
+    if a.terms: runs.update({f'+{t} only': (lambda t=t: build(**{o: 0 for o in ('kd', 'pair', 'ta', 'itc') if o != t}))
+                             for t in ('kd', 'pair', 'ta', 'itc')})
+    runs['plain'] = lambda: PlainReference(build())
+    # the plain baseline computes the same loss: every part on the first batch, same parameters, same noise
+    u, i = d.pairs('train'); batch = (torch.as_tensor(u[:BATCH]), torch.as_tensor(i[:BATCH]), torch.as_tensor(i[::-1][:BATCH].copy()))
+    pk, pp = build(), PlainReference(build())
+    _, got = pk.loss(batch); _, want = pp.loss(batch)
+    fig['plain_vs_package_max_rel_diff'] = max(abs(got[k].item() - want[k].item()) / abs(want[k].item()) for k in want)
+    del pk, pp, got, want
+    print(f"{fig['dataset']}, reference forms, {texts} text, {fig['nodes']} nodes, {fig['threads']} thread(s); "
+          f"plain vs package, first batch, max relative difference of the loss parts: {fig['plain_vs_package_max_rel_diff']:.1e}")
+    print(f"{'run':16s} {'epoch s':>8s} {'x lightgcn':>10s} {'peak RSS MiB':>13s}")
+    for name, make in runs.items():
+        model = make()
+        with RssPeak() as rss: t = epoch_times(model, d, a.epochs, dev)
+        fig[f'epoch_s_{name}'], fig[f'peak_rss_mib_{name}'] = t, round(rss.peak, 1)
+        print(f"{name:16s} {t:8.3f} {t / fig['epoch_s_lightgcn']:10.2f} {rss.peak:13.0f}")
+        del model
+    fig['ratio_lmmrec_vs_plain'] = fig['epoch_s_lmmrec'] / fig['epoch_s_plain']
+    print(f"LMMRec (reference forms) / plain baseline: {fig['ratio_lmmrec_vs_plain']:.3f}x   (target <= 0.3x)")
+    fl, rate = alignment_flops(build(), d)
+    align_s = fig['epoch_s_lmmrec'] - fig['epoch_s_lightgcn']  # the alignment terms' share of the epoch
+    ideal_s = sum(fl[k] / (rate[k] * 1e9) for k in fl)  # the same products at torch.mm's measured throughput
+    fig.update({f'gflop_{k}': fl[k] / 1e9 for k in fl}, **{f'mm_gflops_{k}': rate[k] for k in rate})
+    fig.update(alignment_s=align_s, alignment_gflops=sum(fl.values()) / align_s / 1e9, peak_gflops=sum(fl.values()) / ideal_s / 1e9,
+               achieved_over_peak=ideal_s / align_s)
+    for k in fl: print(f"  {k:12s} {fl[k] / 1e9:8.1f} GFLOP / epoch; torch.mm at its shapes: {rate[k]:6.1f} GFLOP/s")
+    print(f"alignment terms: {sum(fl.values()) / 1e9:.1f} GFLOP in {align_s:.2f} s = {fig['alignment_gflops']:.1f} GFLOP/s; "
+          f"peak at these shapes {fig['peak_gflops']:.1f} GFLOP/s: achieved / peak {fig['achieved_over_peak']:.0%}   (target >= 50%)")
+    fig['peak_rss_mib_process'] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    fig = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in fig.items()}
+    print(json.dumps(fig))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--dataset', default='xrec-yelp-profiled'); ap.add_argument('--backbone', default='lightgcn')
@@ -59,9 +199,12 @@ def main():
     ap.add_argument('--terms', action='store_true', help='also time the backbone with each alignment term alone')
     ap.add_argument('--profile', action='store_true', help='count operators / kernels per batch of one epoch')
     ap.add_argument('--compile', action='store_true', help="also time LMMRec with its loss compiled (TrainConfig(compile=True))")
+    ap.add_argument('--forms', default='kit', choices=('kit', 'reference'), help='the forms LMMRec computes (reference: issue 14)')
+    ap.add_argument('--text-dim', type=int, default=None, help='random text vectors of this size (datasets without shipped texts)')
     a = ap.parse_args()
     if a.threads: torch.set_num_threads(a.threads)
     dev = resolve_device(a.device); d = load(a.dataset)
+    if a.forms == 'reference': return main_reference(a, d, dev)
     S, has = text_vectors(d, motivation_texts(d))
     fig = {'dataset': a.dataset, 'backbone': a.backbone, 'device': str(dev), 'threads': torch.get_num_threads(),
            'machine': platform.machine(), 'torch': torch.__version__}

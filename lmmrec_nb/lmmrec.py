@@ -10,7 +10,7 @@ import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from .backbones import SGL, Backbone
 from .data import RecData
 from .losses import (con_alignment, correspondence, ema_update, l2_reg, make_teacher, pairwise_alignment,
-                              reference_correspondence, translation_alignment)
+                              reference_correspondence, summed_alignment, translation_alignment)
 from .text_encoder import Projector
 
 # %% auto #0
@@ -133,6 +133,10 @@ def _set_keep_rate(bb:Backbone, keep_rate:float|None): # the backbone; LMMRecFor
                          "set that on the backbone")
     if keep_rate is not None and not isinstance(bb, SGL): bb.hp['keep_rate'] = keep_rate
     return bb
+def _flush_tiny(S:torch.Tensor): # [n, d_t] frozen text vectors
+    "Zero the entries below 1e-30 of their row's largest: nothing in float32, and their products are subnormal (slow)."
+    return torch.where(S.abs() < 1e-30 * S.abs().amax(1, keepdim=True), torch.zeros((), dtype=S.dtype), S)
+
 
 # %% ../nbs/32_lmmrec.ipynb #c0ba7ffe
 class LMMRec(nn.Module):
@@ -149,6 +153,7 @@ class LMMRec(nn.Module):
         self.w, self.forms = _settings(forms, w)
         self.backbone, dev = _set_keep_rate(backbone, self.forms.keep_rate), backbone.device
         d_layer, d_out = backbone.user_emb.shape[1], backbone.forward()[0].shape[1]
+        S, S_int = (None if x is None else _flush_tiny(x) for x in (S, S_int))
         self.register_buffer('S', S.to(dev))  # s_prf: what RLMRec-Con aligns (and every term without S_int)
         self.register_buffer('has', has.to(dev))
         self.register_buffer('S_int', None if S_int is None else S_int.to(dev))  # s_int: what coordination aligns
@@ -207,9 +212,25 @@ class LMMRec(nn.Module):
         nu = self.backbone.n_users
         return (Z[:nu][has[:nu]], None, None)
 
+    def summed(self, V:torch.Tensor, proj:nn.Module, S:torch.Tensor, has:torch.Tensor, # node view; projector, its text
+               rows:list, tau:float, B:int, # `text_rows`; temperature; batch size
+               Z:torch.Tensor|None=None): # the whole projected table if the step has it (None: project what is needed)
+        "The 'sum/B' form of kd / pair: each group's distinct rows once, weighted by their counts (`summed_alignment`)."
+        groups = [torch.unique(g, return_counts=True) for g in rows]
+        users = torch.nonzero(has[:self.backbone.n_users]).flatten() if self.forms.user_candidates == 'all' else None
+        if Z is None:  # project only the rows this step reads: its distinct nodes (and every user with text)
+            need = torch.unique(torch.cat([i for i, _ in groups] + ([] if users is None else [users])))
+            at = torch.full((len(S),), -1, dtype=torch.long, device=S.device)
+            at[need] = torch.arange(len(need), device=S.device)
+            Zn = proj(S.index_select(0, need)); text = lambda ids: Zn.index_select(0, at[ids])
+        else: text = lambda ids: Z.index_select(0, ids)
+        return summed_alignment(tuple(V.index_select(0, i) for i, _ in groups), tuple(text(i) for i, _ in groups),
+                                tuple(n for _, n in groups), tau, None if users is None else (text(users), None, None), B)
+
     def kd_loss(self, e:torch.Tensor, rows:list, B:int): # final embeddings; `text_rows` ('prf'); batch size
         "RLMRec-Con between final embeddings and P_kd's projection of the profile text (unweighted)."
         S, has = self.texts('prf')
+        if self.forms.reduction == 'sum/B': return self.summed(e, self.proj_kd, S, has, rows, self.w['kd_tau'], B)
         cf = tuple(e[g] for g in rows)
         z, Z = self.project(self.proj_kd, S, rows, self.forms.user_candidates == 'all')
         return con_alignment(cf, tuple(z), self.w['kd_tau'], self.candidates(Z, has), self.forms.reduction, B)
@@ -217,6 +238,8 @@ class LMMRec(nn.Module):
     def pair_loss(self, out, rows:list, z:list, Z, B:int): # `Embeds`; `text_rows` ('int'); `project(self.proj, ...)`; B
         "Pairwise alignment of interaction motivations r and textual motivations (unweighted)."
         r = self.protos(out.layers or self.backbone.layers())  # from this batch's propagation
+        if self.forms.reduction == 'sum/B':
+            return self.summed(r, self.proj, *self.texts('int'), rows, self.w['pair_tau'], B, Z)
         inter = tuple(r[g] for g in rows)
         return pairwise_alignment(inter, tuple(z), self.w['pair_tau'], self.candidates(Z, self.texts('int')[1]),
                                   self.forms.reduction, B)
@@ -225,7 +248,7 @@ class LMMRec(nn.Module):
         "Translation alignment (unweighted): over every node with text, or the mean over the batch's groups."
         if self.forms.ta_nodes == 'all':
             has = self.texts('int')[1]
-            return translation_alignment(Z[has], e[has][:, :Z.shape[1]], self.gen)
+            return translation_alignment(Z[has], e[has][:, :Z.shape[1]], self.gen, blocked=True)  # no N x N matrix
         ks = [k for k in range(len(z)) if len(z[k])]
         if not ks: return e.new_zeros(())
         return sum(translation_alignment(z[k], ev[k], self.gen) for k in ks) / len(ks)

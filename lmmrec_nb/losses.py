@@ -4,13 +4,14 @@
 
 # %% ../nbs/31_losses.ipynb #c4d7701d
 from __future__ import annotations
-import copy
+import copy, math
+from torch.autograd.function import once_differentiable
 import torch, torch.nn as nn, torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['REDUCTIONS', 'bpr_loss', 'l2_reg', 'LogSumExpDot', 'info_nce', 'con_alignment', 'pairwise_alignment',
-           'translation_alignment', 'ema_update', 'make_teacher', 'distillation', 'correspondence',
-           'reference_correspondence']
+__all__ = ['LSE_BLOCK', 'REDUCTIONS', 'bpr_loss', 'l2_reg', 'LogSumExpDot', 'info_nce', 'lse_sum', 'nce_sum', 'con_alignment',
+           'summed_alignment', 'pairwise_alignment', 'translation_alignment', 'ema_update', 'make_teacher',
+           'distillation', 'correspondence', 'reference_correspondence']
 
 # %% ../nbs/31_losses.ipynb #17abd415
 def _nonempty(name:str, *xs:torch.Tensor):
@@ -52,6 +53,68 @@ def info_nce(a:torch.Tensor, b:torch.Tensor, # [B, d] paired views (row k of a m
     per = -(a * b).sum(-1) + LogSumExpDot.apply(a, c)
     return per.sum() if reduction == 'sum' else per.mean()
 
+# %% ../nbs/31_losses.ipynb #64913d4e
+LSE_BLOCK = 2**20  # elements of one [rows, N] block of lse_sum (4 MiB in float32): a few rows of the whole matrix
+
+class _BlockedLSE(torch.autograd.Function):
+    "sum_i w_i logsumexp_j(q_i . c_j + bias_j), a block of rows at a time; the gradient is formed in the same pass."
+    @staticmethod
+    def forward(ctx, q, c, w, bias, rows, grads): # [B, d], [N, d], [B], [N] or None; rows per block; form gradients?
+        bmax = 0. if bias is None else bias.max()
+        m = q.norm(dim=1) * c.norm(dim=1).max() + bmax  # bounds every logit of row i: the shift of its log-sum-exp
+        spread = 2 * (m - bmax).max() + (0. if bias is None else bmax - bias.min())  # how far below 1 a row's top term can be
+        fixed = bool(spread < -math.log(torch.finfo(q.dtype).tiny) - 30)  # else shift each block by its row maxima
+        one = q.new_ones(len(q), 1)  # the bias and the shift ride in the product: [q, 1, -m] . [c, bias, 1]
+        qa = torch.cat([q, one, -m[:, None] if fixed else 0 * one], 1)
+        ca = torch.cat([c, c.new_zeros(len(c), 1) if bias is None else bias[:, None], c.new_ones(len(c), 1)], 1)
+        out, dq, dc = q.new_zeros(()), (torch.empty_like(q) if grads else None), (torch.zeros_like(c) if grads else None)
+        for r in range(0, len(q), rows):
+            qb, wb = q[r:r + rows], w[r:r + rows]
+            s = qa[r:r + rows] @ ca.T  # [rows, N] logits - shift: the only big tensor, one block of rows
+            mb = m[r:r + rows] if fixed else s.amax(1)
+            if not fixed: s.sub_(mb[:, None])
+            z = s.exp_().sum(1)
+            out += (wb * (mb + z.log())).sum()
+            if grads:  # scale the thin operands, not the block: (w / z) on [rows, d]
+                sc = (wb / z)[:, None]
+                torch.mm(s, c, out=dq[r:r + rows]).mul_(sc)
+                dc.addmm_(s.T, qb * sc)
+        ctx.save_for_backward(dq, dc)
+        return out
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, g):
+        dq, dc = ctx.saved_tensors
+        return g * dq, g * dc, None, None, None, None
+
+def lse_sum(q:torch.Tensor, c:torch.Tensor, # [B, d] anchors, [N, d] candidates
+            w:torch.Tensor|None=None, # [B] weight of each anchor (default 1)
+            bias:torch.Tensor|None=None, # [N] added to every logit of a candidate (log of its count), no gradient
+            block:int|None=None): # elements of one [rows, N] block (None: `LSE_BLOCK`)
+    "sum_i w_i logsumexp_j(q_i . c_j + bias_j) without a [B, N] matrix (rows in blocks; fused forward and backward)."
+    w, block = q.new_ones(len(q)) if w is None else w.to(q.dtype), LSE_BLOCK if block is None else block
+    grads = torch.is_grad_enabled() and (q.requires_grad or c.requires_grad)
+    return _BlockedLSE.apply(q, c, w, None if bias is None else bias.to(q.dtype), max(1, block // max(1, len(c))), grads)
+
+
+# %% ../nbs/31_losses.ipynb #23725b75
+def nce_sum(a:torch.Tensor, b:torch.Tensor, # [B, d] paired views
+            tau:float=0.2, # temperature
+            w:torch.Tensor|None=None, # [B] times each row counts (default 1)
+            candidates:torch.Tensor|None=None, # [N, d] denominators (default: b, weighted by `w`)
+            bias:torch.Tensor|None=None, # [N] log-weights of the candidates (default: log w when they are b, else 0)
+            block:int|None=None): # elements of one block of `lse_sum` (None: `LSE_BLOCK`)
+    "sum_k w_k InfoNCE_k(a, b): `info_nce(..., reduction='sum')` on weighted rows, in blocks (no B x N matrix)."
+    _nonempty('nce_sum', a, b)
+    if a.shape != b.shape: raise ValueError(f"nce_sum: paired views must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
+    w = a.new_ones(len(a)) if w is None else w.to(a.dtype)
+    a = F.normalize(a, dim=-1, eps=1e-4) / tau
+    b = F.normalize(b, dim=-1, eps=1e-4)
+    if candidates is None: c, bias = b, (w.log() if bias is None else bias)
+    else: c = F.normalize(candidates, dim=-1, eps=1e-4)
+    return -(w * (a * b).sum(-1)).sum() + lse_sum(a, c, w, bias, block)
+
+
 # %% ../nbs/31_losses.ipynb #dcb60e58
 REDUCTIONS = ('mean-of-means', 'sum/B')  # kit form, reference form
 
@@ -69,6 +132,20 @@ def con_alignment(cf:tuple, text:tuple, # (users, pos items, neg items) embeddin
     if not sums: return cf[0].new_zeros(())
     return sum(sums) / (len(cf[0]) if B is None else B)
 
+# %% ../nbs/31_losses.ipynb #547f2499
+def summed_alignment(cf:tuple, text:tuple, # (users, pos, neg): each group's DISTINCT rows of the two views
+                     counts:tuple, # per group: [U] how often each row occurs in the batch
+                     tau:float=0.2, # temperature
+                     candidates:tuple|None=None, # per group: [N, d] denominators, or None for the group's own text rows
+                     B:int|None=None): # batch size that divides the sums (default: the first group's count)
+    "con_alignment(..., reduction='sum/B') of the repeated rows, computed once per distinct row (`nce_sum`)."
+    if not len(cf) == len(text) == len(counts): raise ValueError('summed_alignment: cf, text and counts need the same groups')
+    cands = candidates or (None,) * len(cf)
+    sums = [nce_sum(c, t, tau, n, k) for c, t, n, k in zip(cf, text, counts, cands) if len(c)]  # empty group: 0
+    if not sums: return cf[0].new_zeros(())
+    return sum(sums) / (int(counts[0].sum()) if B is None else B)
+
+
 # %% ../nbs/31_losses.ipynb #c7ebbf53
 def pairwise_alignment(inter:tuple, text:tuple, # (users, pos, neg) interaction / textual motivations
                        tau:float=0.2, # tau_1
@@ -80,11 +157,13 @@ def pairwise_alignment(inter:tuple, text:tuple, # (users, pos, neg) interaction 
 
 def translation_alignment(z:torch.Tensor, e:torch.Tensor, # [N, d] textual motivations, graph rows of the same nodes
                           gen:torch.Generator|None=None, # noise generator (seeded for repeatability)
-                          tau:float=1.0): # temperature (1 in IRLLRec)
+                          tau:float=1.0, # temperature (1 in IRLLRec)
+                          blocked:bool=False): # True: `nce_sum` in blocks (all nodes at once: no N x N matrix)
     "MCS (b): InfoNCE between noise-perturbed textual and interaction views, averaged over the rows."
     _nonempty('translation_alignment', z, e)
     e1 = torch.randn(z.shape, generator=gen, device=z.device)
     e2 = torch.randn(e.shape, generator=gen, device=e.device)
+    if blocked: return nce_sum(z * (1 + e1), e * (1 + e2), tau) / len(z)
     return info_nce(z * (1 + e1), e * (1 + e2), tau)
 
 # %% ../nbs/31_losses.ipynb #8dd83796

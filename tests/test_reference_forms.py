@@ -365,3 +365,47 @@ def test_reference_resume_equals_uninterrupted(planted, tmp_path, forms):
     assert strip_times(res['history']) == strip_times(ref['history'])
     for (k, a), (_, b) in zip(model.state_dict().items(), ref_model.state_dict().items()): assert torch.equal(a, b), k
     assert any(k.startswith('teacher.') for k in model.state_dict())
+
+
+# ---------------------------------------------------------------- the all-node InfoNCE in blocks (issue 14)
+def dense_translation(z, e, gen, tau=1.0):
+    "The translation term with one dense all-rows x all-rows matrix: mean over rows of -log softmax(cos / tau)."
+    a = F.normalize(z * (1 + torch.randn(z.shape, generator=gen)), dim=-1, eps=1e-4) / tau  # float32 noise, as the package draws it
+    b = F.normalize(e * (1 + torch.randn(e.shape, generator=gen)), dim=-1, eps=1e-4)
+    return (-(a * b).sum(-1) + torch.logsumexp(a @ b.T, -1)).mean()
+
+
+@pytest.mark.parametrize('tau', [1.0, 0.2, 0.002])  # 0.002: too wide a range for one shift (float64), the row maxima take over
+def test_blocked_all_node_infonce_equals_dense(tau):
+    "Values and gradients of the blocked translation term equal the dense one (float64, 1e-9), 7 rows a block of 101."
+    from lmmrec_nb.losses import translation_alignment
+    g = torch.Generator().manual_seed(0)
+    z, e = (torch.randn(101, 8, generator=g, dtype=torch.float64, requires_grad=True) for _ in range(2))
+    want = dense_translation(z, e, torch.Generator().manual_seed(4), tau)
+    gz, ge = torch.autograd.grad(want, (z, e))
+    import lmmrec_nb.losses as L
+    block, L.LSE_BLOCK = L.LSE_BLOCK, 7 * 101 + 3  # 7 rows per block: 101 = 14 x 7 + 3
+    calls, mm = [], torch.Tensor.__matmul__
+    def spy(x, y): calls.append(tuple(x.shape)); return mm(x, y)
+    try:
+        torch.Tensor.__matmul__ = spy  # the [rows, N] logit blocks are `qa[r:r + rows] @ ca.T`
+        got = translation_alignment(z, e, torch.Generator().manual_seed(4), tau, blocked=True)
+        hz, he = torch.autograd.grad(got, (z, e))
+    finally: L.LSE_BLOCK, torch.Tensor.__matmul__ = block, mm
+    assert [r for r, k in calls if k == 10] == [7] * 14 + [3]  # 8 columns + the bias and shift columns
+    assert abs(got.item() - want.item()) < 1e-9
+    assert (hz - gz).abs().max() < 1e-9 and (he - ge).abs().max() < 1e-9
+
+
+def test_blocked_all_node_infonce_never_allocates_n_by_n():
+    "Forward and backward over N = 4000 nodes allocate nothing near N x N (128 MB in float64): the largest is one block."
+    from torch.profiler import ProfilerActivity, profile
+    from lmmrec_nb.losses import LSE_BLOCK, translation_alignment
+    n, g = 4000, torch.Generator().manual_seed(0)
+    z, e = (torch.randn(n, 32, generator=g, dtype=torch.float64, requires_grad=True) for _ in range(2))
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        translation_alignment(z, e, g, blocked=True).backward()
+    biggest = max(ev.cpu_memory_usage for ev in prof.events() if ev.cpu_memory_usage > 0)
+    block_bytes = (LSE_BLOCK // n) * n * 8
+    assert biggest <= block_bytes < n * n * 8 // 10, (biggest, block_bytes)
+    assert z.grad is not None and e.grad is not None
