@@ -21,8 +21,9 @@ def free_port():
 
 
 def lab_settings(folder: Path):
-    "A JupyterLab settings folder with autosave and the news notification off."
+    "A JupyterLab settings folder: autosave and news off, every cell rendered (no windowing), so prompts can be read."
     for plugin, value in (('docmanager-extension/plugin', {'autosave': False}),
+                          ('notebook-extension/tracker', {'windowingMode': 'none'}),
                           ('apputils-extension/notification', {'fetchNews': 'false', 'checkForUpdates': False})):
         f = folder / '@jupyterlab' / f'{plugin}.jupyterlab-settings'
         f.parent.mkdir(parents=True, exist_ok=True)
@@ -30,9 +31,10 @@ def lab_settings(folder: Path):
 
 
 def start_lab(port: int, token: str, settings: Path):
-    env = {**os.environ, 'JUPYTERLAB_SETTINGS_DIR': str(settings)}
+    "Start JupyterLab on 127.0.0.1 (settings and workspaces in the temporary `settings` folder); wait until it answers."
+    env = {**os.environ, 'JUPYTERLAB_SETTINGS_DIR': str(settings), 'JUPYTERLAB_WORKSPACES_DIR': str(settings / 'ws')}
     cmd = [sys.executable, '-m', 'jupyterlab', '--no-browser', '--ip=127.0.0.1', f'--port={port}',
-           f'--IdentityProvider.token={token}', f'--ServerApp.root_dir={ROOT}', '--ServerApp.open_browser=False']
+           f'--IdentityProvider.token={token}', f'--ServerApp.root_dir={ROOT}', '--ServerApp.open_browser=False', '--allow-root']
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(120):
         try:
@@ -43,16 +45,26 @@ def start_lab(port: int, token: str, settings: Path):
     raise SystemExit('jupyter lab did not answer on 127.0.0.1 within 60 s')
 
 
+def prompts(page):
+    "The input prompts of every code cell, e.g. ['[1]:', '[*]:', '[ ]:']."
+    return [p.strip() for p in page.locator('.jp-CodeCell .jp-InputPrompt').all_inner_texts()]
+
+
 def run_all(page, timeout: float):
-    "Click Run > Run All Cells and wait until every code cell has an execution count."
-    page.get_by_role('menuitem', name='Run', exact=True).click()
-    page.get_by_role('menuitem', name='Run All Cells', exact=True).click()
+    "Click Run > Run All Cells (again if nothing starts within 30 s); wait until every code cell has run."
+    for attempt in range(3):
+        page.get_by_role('menuitem', name='Run', exact=True).click()
+        page.wait_for_timeout(500)
+        page.get_by_role('menuitem', name='Run All Cells', exact=True).click()
+        started = time.monotonic()
+        while time.monotonic() - started < 30 and all(p in ('[ ]:', '') for p in prompts(page)): time.sleep(1)
+        if not all(p in ('[ ]:', '') for p in prompts(page)): break
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        prompts = page.locator('.jp-CodeCell .jp-InputPrompt').all_inner_texts()
-        if prompts and all(p.strip() not in ('[ ]:', '[*]:', '') for p in prompts): return len(prompts)
+        ps = prompts(page)
+        if ps and all(p not in ('[ ]:', '[*]:', '') for p in ps): return len(ps)
         time.sleep(2)
-    raise SystemExit(f'Run All did not finish within {timeout:.0f} s')
+    raise SystemExit(f'Run All did not finish within {timeout:.0f} s; prompts: {prompts(page)}')
 
 
 def main():
@@ -77,10 +89,11 @@ def main():
                 page.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"]', timeout=120_000)
                 n = run_all(page, a.timeout)
                 errors = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]').all_inner_texts()
-                tracebacks = [e for e in errors if 'Traceback' in e or 'Error' in e.splitlines()[0 if e else 0:1][0:1][0] if e]
+                tracebacks = [e for e in errors if 'Traceback' in e or 'Error' in e]  # warnings are stderr too
                 Path(a.shot).parent.mkdir(parents=True, exist_ok=True)
-                page.locator('.jp-Cell').last.scroll_into_view_if_needed()
-                page.screenshot(path=a.shot)
+                figures = page.locator('.jp-OutputArea-output img')
+                (figures.last if figures.count() else page.locator('.jp-Cell').last).scroll_into_view_if_needed()
+                page.screenshot(path=a.shot)  # the last figure the run drew, as the student sees it
                 browser.close()
         finally:
             lab.terminate()

@@ -8,28 +8,34 @@ t0=$SECONDS
 step() { echo; echo "== [$((SECONDS - t0))s] $*"; }
 scratch="$(mktemp -d)"; trap 'rm -rf "$scratch"' EXIT
 
-step "1/5 nbdev_clean leaves no diff"
+step "1/6 nbdev_clean leaves no diff"
 cp -r nbs "$scratch/nbs"
 nbdev_clean
 if ! diff -r "$scratch/nbs" nbs >/dev/null; then diff -r "$scratch/nbs" nbs | head -40; echo "FAIL: run nbdev_clean and commit the notebooks"; exit 1; fi
 
-step "2/5 nbdev_export leaves no diff"
+step "2/6 nbdev_export leaves no diff"
 cp -r lmmrec_nb "$scratch/lib"
 nbdev_export
 if ! diff -r -x __pycache__ "$scratch/lib" lmmrec_nb >/dev/null; then diff -r -x __pycache__ "$scratch/lib" lmmrec_nb | head -40; echo "FAIL: run nbdev_export and commit lmmrec_nb/"; exit 1; fi
 
 # The kit writes only under $LMMREC_CACHE and the folders it is given: run the tests with an empty HOME, and check
-# at the end that nothing of ours landed there (tool state such as Jupyter's runtime files is listed, not failed).
+# at the end that nothing of ours landed there (the state of Jupyter, Chromium and npm, which JupyterLab calls, is allowed).
 export HOME="$scratch/home" MPLCONFIGDIR="$scratch/mpl"; mkdir -p "$HOME"
 
-step "3/5 nbdev_test"
+step "3/6 nbdev_test"
 nbdev_test --n_workers 2 --timing
 
-step "4/5 pytest (unit tests, data cards, papermill runs of every experiment notebook)"
+step "4/6 pytest (unit tests, data cards, papermill runs of every experiment notebook)"
 python -m pytest -q tests "$@"
 
-step "5/5 nothing written under \$HOME"
-theirs='^\./(\.local/share/jupyter|\.jupyter|\.ipython|\.cache/matplotlib|\.config/matplotlib)(/|$)'
+step "5/6 the tour in JupyterLab, in a real browser (headless Chromium): Run All, no cell fails"
+if ! command -v chromium >/dev/null; then
+  echo "installing Debian's chromium"; (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null
+fi
+python ci/browser_check.py nbs/index.ipynb --shot "$scratch/browser_tour.png"
+
+step "6/6 nothing written under \$HOME"
+theirs='^\./(\.local/share/jupyter|\.jupyter|\.ipython|\.cache/matplotlib|\.config/matplotlib|\.config/chromium|\.cache/dconf|\.npm)(/|$)'
 ours="$(cd "$HOME" && find . -mindepth 1 -type f | grep -Ev "$theirs" || true)"
 if [ -n "$ours" ]; then echo "FAIL: files written under \$HOME (the kit must use \$LMMREC_CACHE):"; echo "$ours" | head -20; exit 1; fi
 echo "ok: $(cd "$HOME" && find . -type f | wc -l) file(s) of third-party tools, none of ours"
