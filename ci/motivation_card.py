@@ -1,6 +1,6 @@
-"""Write artifacts/motivations/CARD.md (and summary.json) from the committed cache, by replay: no model is loaded.
+"""Write lmmrec_nb/artifacts/motivations/CARD.md (and summary.json) from the committed cache, by replay: no model is loaded.
 
-Usage: LMMREC_DATA_MIRROR=../shared/data python ci/motivation_card.py [--cache artifacts/motivations/cache.jsonl.gz]
+Usage: LMMREC_DATA_MIRROR=../shared/data python ci/motivation_card.py [--cache lmmrec_nb/artifacts/motivations/cache.jsonl.gz]
 Every figure in the card is computed here from the cache; rerun it whenever the cache changes.
 """
 import argparse, collections, json, textwrap
@@ -115,11 +115,11 @@ Failures (raw text kept in the cache and in the `raw` column of the tables), fir
 
 ## Regenerate or resume (one command)
 ```
-python -m lmmrec_nb.extract --cache runs/responses.jsonl --threads 2 --parallel 4 --publish artifacts/motivations
+python -m lmmrec_nb.extract --cache runs/responses.jsonl --threads 2 --parallel 4 --publish lmmrec_nb/artifacts/motivations
 ```
 This regenerates everything from scratch (items first, then users; {d.n_items + d.n_users:,} prompts plus retries; about
 two hours on two cores) and resumes after any interruption, SIGKILL included. To resume from this artifact instead,
-first `zcat artifacts/motivations/cache.jsonl.gz > runs/responses.jsonl`. Greedy outputs can differ between
+first `zcat lmmrec_nb/artifacts/motivations/cache.jsonl.gz > runs/responses.jsonl`. Greedy outputs can differ between
 llama.cpp builds: the committed cache, not the seed, is the reproducible record. Then
 `python ci/motivation_card.py` rewrites this card.
 

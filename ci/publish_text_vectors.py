@@ -1,4 +1,4 @@
-"""Write the shipped frozen text vectors (artifacts/text_vectors/) of the datasets our experiments train on.
+"""Write the shipped frozen text vectors (lmmrec_nb/artifacts/text_vectors/) of the datasets our experiments train on.
 
 Run from the repository root after the motivations change: `python ci/publish_text_vectors.py [dataset ...]`.
 Per dataset, one file holds every distinct user and item text of every kind that `motivation_texts` gives

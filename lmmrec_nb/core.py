@@ -148,7 +148,11 @@ def full_run_results(pattern:str, # glob of the files, e.g. 'e02_lmmrec_full*.js
                      dataset:str|None=None): # keep only the runs on this dataset (None: all)
     "Parsed JSON of every committed full-run file matching `pattern` (./results first, then the repository's)."
     import lmmrec_nb
-    for d in (Path('results'), Path(lmmrec_nb.__file__).resolve().parents[1]/'nbs'/'experiments'/'results'):
+    dirs = (Path('results'), Path(lmmrec_nb.__file__).resolve().parents[1]/'nbs'/'experiments'/'results')
+    for d in dirs:
         if files := sorted(d.glob(pattern)):
             return [r for r in (json.loads(p.read_text()) for p in files) if dataset is None or r.get('dataset') == dataset]
+    if not any(d.is_dir() for d in dirs):  # e.g. an installed package run outside a checkout: it ships no results
+        warnings.warn(f"no full-run results to read: neither {dirs[0].resolve()} nor {dirs[1]} exists "
+                      "(they are committed in the repository's nbs/experiments/results/, not installed)", stacklevel=2)
     return []

@@ -156,7 +156,7 @@ def extract_motivations(d, llm:LLM, # RecData with review text; the LLM (behind 
     return Motivations(to_table(ires), to_table(ures) if ures else None, summary_table(ires + ures))
 
 # %% ../nbs/12_extract.ipynb #76ec6b65
-ARTIFACT = Path(__file__).resolve().parents[1]/'artifacts'/'motivations' if '__file__' in globals() else Path('../artifacts/motivations').resolve()
+ARTIFACT = Path(__file__).resolve().parent/'artifacts'/'motivations' if '__file__' in globals() else Path('../lmmrec_nb/artifacts/motivations').resolve()
 SMOLLM2_ID = 'SmolLM2-135M-Instruct.Q4_1.gguf'
 
 def load_motivations(d=None, # RecData (default: the default dataset)
@@ -193,7 +193,7 @@ def motivation_texts(d, # RecData: with XRec profiles, or one whose motivations 
 
 # %% ../nbs/12_extract.ipynb #c81cc516
 def publish_cache(cache:str|Path, # the working cache (.jsonl)
-                  out_dir:str|Path, # e.g. artifacts/motivations
+                  out_dir:str|Path, # e.g. lmmrec_nb/artifacts/motivations
                   summary:pd.DataFrame|None=None): # summary table of the run, saved beside it
     "Write `cache.jsonl.gz` (records without their messages) and `summary.json` into `out_dir`."
     from lmmrec_nb.core import atomic_write

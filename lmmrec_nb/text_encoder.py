@@ -4,7 +4,7 @@
 
 # %% ../nbs/30_text_encoder.ipynb #e5ab0d24
 from __future__ import annotations
-import hashlib, importlib.util, io, json, os, time, zipfile
+import hashlib, importlib.util, io, json, os, time, warnings, zipfile
 from pathlib import Path
 import numpy as np, torch, torch.nn as nn
 from .core import atomic_write, cache_dir, resolve_device
@@ -41,14 +41,22 @@ class SentenceEncoder:
                               show_progress_bar=len(texts) > 2000).astype(np.float32)
 
 # %% ../nbs/30_text_encoder.ipynb #3894b50d
-VECTORS = Path(__file__).resolve().parents[1]/'artifacts'/'text_vectors' if '__file__' in globals() else Path('../artifacts/text_vectors').resolve()
+VECTORS = Path(__file__).resolve().parent/'artifacts'/'text_vectors' if '__file__' in globals() else Path('../lmmrec_nb/artifacts/text_vectors').resolve()
+_NO_VECTORS_WARNED = set()  # folders already reported absent (say it once)
 
 def shipped_vectors(folder:str|Path=VECTORS): # holds MANIFEST.json and the .npz files it lists
-    "{key: vector} of every vector file the manifest lists, each checked against its sha256 first."
+    "{key: vector} of every vector file the manifest lists, each checked against its sha256 first; {} with a warning if `folder` is absent."
     folder, out = Path(folder), {}
     man = folder/'MANIFEST.json'
-    if not man.exists(): return out
+    if not folder.exists():
+        if folder not in _NO_VECTORS_WARNED:
+            _NO_VECTORS_WARNED.add(folder)
+            warnings.warn(f"no shipped text vectors at {folder}: texts will be encoded on this machine, "
+                          "and results may differ in the last bits from the committed runs", stacklevel=2)
+        return out
+    if not man.is_file(): raise ValueError(f"{folder}: a folder of shipped text vectors without its MANIFEST.json")
     for name, meta in json.loads(man.read_text()).items():
+        if not (folder/name).is_file(): raise ValueError(f"{folder/name}: listed in {man} but missing")
         data = (folder/name).read_bytes()
         if hashlib.sha256(data).hexdigest() != meta['sha256']:
             raise ValueError(f"{folder/name}: sha256 {hashlib.sha256(data).hexdigest()} does not match {man} ({meta['sha256']})")

@@ -1,5 +1,6 @@
-"""The installed package: light, silent import; version in sync with settings.ini."""
+"""The installed package: light, silent import; version in sync with settings.ini; the committed artifacts ship in the wheel."""
 import configparser, subprocess, sys
+from pathlib import Path
 from conftest import ROOT
 
 
@@ -29,3 +30,78 @@ def test_exported_modules_define_every_name_they_use():
     r = subprocess.run([sys.executable, '-m', 'pyflakes', *sorted(str(p) for p in (ROOT / 'lmmrec_nb').glob('*.py'))], capture_output=True, text=True)
     undefined = [l for l in r.stdout.splitlines() if 'undefined name' in l]
     assert not undefined, '\n'.join(undefined)
+
+
+# ---------------------------------------------------------------- the committed artifacts travel with the package
+ARTIFACTS = ['lmmrec_nb/artifacts/motivations/cache.jsonl.gz', 'lmmrec_nb/artifacts/motivations/CARD.md',
+             'lmmrec_nb/artifacts/motivations/summary.json', 'lmmrec_nb/artifacts/text_vectors/MANIFEST.json']
+
+INSTALLED = r'''
+import json, sys, warnings
+from pathlib import Path
+with warnings.catch_warnings(record=True) as w:
+    warnings.simplefilter('always')
+    import lmmrec_nb, lmmrec_nb.text_encoder as te, lmmrec_nb.extract as ex
+    from lmmrec_nb.llm import ResponseCache
+    from lmmrec_nb.core import full_run_results
+    out = {'file': lmmrec_nb.__file__, 'vectors': len(te.shipped_vectors()), 'VECTORS': str(te.VECTORS), 'ARTIFACT': str(ex.ARTIFACT),
+           'answers': len(ResponseCache(ex.ARTIFACT / 'cache.jsonl.gz', 'replay')), 'card': (ex.ARTIFACT / 'CARD.md').is_file()}
+    out['warned_before_results'] = [str(x.message) for x in w]
+    out['results'] = full_run_results('e01_lightgcn_full*.json')
+    out['warned'] = [str(x.message) for x in w]
+print(json.dumps(out))
+'''
+
+
+def build_wheel(dest):
+    "Build the wheel from the repository root; setuptools' build and egg-info folders go to `dest` (a stale build/ can't leak in)."
+    import os
+    extra = Path(dest) / 'extra.cfg'
+    extra.write_text(f'[build]\nbuild_base = {Path(dest) / "build"}\n[egg_info]\negg_base = {dest}\n')
+    env = {**os.environ, 'DIST_EXTRA_CONFIG': str(extra), 'PIP_NO_INPUT': '1'}
+    wheels = Path(dest) / 'wheels'
+    for isolation in (['--no-build-isolation'], []):
+        r = subprocess.run([sys.executable, '-m', 'pip', 'wheel', '--no-deps', *isolation, '-q', '-w', str(wheels), '.'],
+                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        if r.returncode == 0: break
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    (whl,) = wheels.glob('lmmrec_nb-*.whl')
+    return whl
+
+
+def test_wheel_ships_the_artifacts_and_they_work_installed(tmp_path):
+    """A non-editable install (the wheel, unpacked) finds the committed LLM answers and the shipped text vectors by itself."""
+    import json, zipfile
+    whl = build_wheel(tmp_path)
+    with zipfile.ZipFile(whl) as z:
+        names = set(z.namelist())
+        assert set(ARTIFACTS) <= names, sorted(set(ARTIFACTS) - names)
+        listed = json.loads(z.read('lmmrec_nb/artifacts/text_vectors/MANIFEST.json'))
+        assert listed and {f'lmmrec_nb/artifacts/text_vectors/{n}' for n in listed} <= names, sorted(listed)
+        site = tmp_path / 'site'; z.extractall(site)
+    elsewhere = tmp_path / 'elsewhere'; elsewhere.mkdir()  # not the checkout: its lmmrec_nb can't be imported from here
+    import os
+    env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'} | {'PYTHONPATH': str(site)}
+    r = subprocess.run([sys.executable, '-c', INSTALLED], cwd=elsewhere, env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-3000:]
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert Path(out['file']).resolve().is_relative_to(site.resolve()), out['file']
+    assert Path(out['VECTORS']).is_relative_to(site.resolve()) and Path(out['ARTIFACT']).is_relative_to(site.resolve()), out
+    assert out['vectors'] == sum(m['rows'] for m in listed.values()) and out['answers'] > 0 and out['card'], out
+    assert not [m for m in out['warned_before_results'] if 'no shipped text vectors' in m], out['warned_before_results']
+    # outside a checkout there are no committed full-run results: [] and a warning that says why
+    assert out['results'] == [] and any(m.startswith('no full-run results to read') for m in out['warned']), out['warned']
+
+
+def test_shipped_vectors_absent_missing_manifest_or_file(tmp_path):
+    """No folder: {} and one warning. A folder without MANIFEST.json, or a manifest naming a missing file: ValueError."""
+    import json, warnings, pytest
+    from lmmrec_nb.text_encoder import shipped_vectors
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter('always')
+        assert shipped_vectors(tmp_path / 'absent') == {} and shipped_vectors(tmp_path / 'absent') == {}
+    assert [str(x.message) for x in w] == [f'no shipped text vectors at {tmp_path / "absent"}: texts will be encoded on this machine, '
+                                           'and results may differ in the last bits from the committed runs']
+    with pytest.raises(ValueError, match='without its MANIFEST.json'): shipped_vectors(tmp_path)
+    (tmp_path / 'MANIFEST.json').write_text(json.dumps({'gone.npz': {'sha256': '0'}}))
+    with pytest.raises(ValueError, match=r'gone\.npz: listed in .*MANIFEST\.json but missing'): shipped_vectors(tmp_path)
