@@ -19,7 +19,7 @@ nbdev_export
 if ! diff -r -x __pycache__ "$scratch/lib" lmmrec_nb >/dev/null; then diff -r -x __pycache__ "$scratch/lib" lmmrec_nb | head -40; echo "FAIL: run nbdev_export and commit lmmrec_nb/"; exit 1; fi
 
 # The kit writes only under $LMMREC_CACHE and the folders it is given: run the tests with an empty HOME, and check
-# at the end that nothing of ours landed there (the state of Jupyter, Chromium and npm, which JupyterLab calls, is allowed).
+# at the end that nothing of ours landed there (the state of Jupyter, Chromium, npm and rustup, which JupyterLab and pip's wheel build call, is allowed).
 export HOME="$scratch/home" MPLCONFIGDIR="$scratch/mpl"; mkdir -p "$HOME"
 
 step "3/6 nbdev_test"
@@ -35,7 +35,7 @@ fi
 python ci/browser_check.py nbs/index.ipynb --shot "$scratch/browser_tour.png"
 
 step "6/6 nothing written under \$HOME"
-theirs='^\./(\.local/share/jupyter|\.jupyter|\.ipython|\.cache/matplotlib|\.config/matplotlib|\.config/chromium|\.cache/dconf|\.npm)(/|$)'
+theirs='^\./(\.local/share/jupyter|\.jupyter|\.ipython|\.cache/matplotlib|\.config/matplotlib|\.config/chromium|\.cache/dconf|\.npm|\.rustup|\.cargo)(/|$)'
 ours="$(cd "$HOME" && find . -mindepth 1 -type f | grep -Ev "$theirs" || true)"
 if [ -n "$ours" ]; then echo "FAIL: files written under \$HOME (the kit must use \$LMMREC_CACHE):"; echo "$ours" | head -20; exit 1; fi
 echo "ok: $(cd "$HOME" && find . -type f | wc -l) file(s) of third-party tools, none of ours"
