@@ -28,3 +28,9 @@ def run_notebook(nb_path, out_dir, **params):
 
 def is_finite(x):
     return isinstance(x, (int, float)) and math.isfinite(x)
+
+
+class Boom:
+    "A pickle payload for the hostile-input tests: unpickling it would create the file `marker`."
+    def __init__(self, marker): self.marker = marker
+    def __reduce__(self): return (os.system, (f'touch {self.marker}',))

@@ -1,12 +1,13 @@
 """Checkpoints and evaluation under hostile or mistaken input: nothing runs code, nothing is silently wrong.
 
 Each test is one thing that was tried; the name says what, the docstring what must happen."""
-import io, math, os, pickle
+import io, math, pickle
 import numpy as np, pandas as pd, pytest, torch
 from lmmrec_nb.data import from_pairs
 from lmmrec_nb.backbones import make_backbone
 from lmmrec_nb.core import seed_everything
 from lmmrec_nb.train import CheckpointMismatch, Interrupted, TrainConfig, TrainingDiverged, fit, train
+from conftest import Boom
 
 
 @pytest.fixture(autouse=True, scope='module')
@@ -30,11 +31,6 @@ def cfg(tmp_path, **kw):
     base = dict(batch_size=64, lr=1e-2, max_epochs=9, eval_every=3, patience=5, progress=False, seed=7, ckpt=str(tmp_path / 'ck.pt'))
     return TrainConfig(**{**base, **kw})
 
-
-class Boom:
-    "A pickle payload: unpickling it would create `marker`."
-    def __init__(self, marker): self.marker = marker
-    def __reduce__(self): return (os.system, (f'touch {self.marker}',))
 
 
 def test_crafted_checkpoint_does_not_run_code(data, tmp_path):

@@ -1,12 +1,9 @@
 """Text-vector files (the embedding cache's shards, the shipped frozen vectors) under damage or tampering."""
-import io, json, os, pickle
+import io, json
 import numpy as np, pytest
 from lmmrec_nb.text_encoder import VECTORS, EmbeddingCache, read_vectors, shipped_vectors
+from conftest import Boom
 
-
-class Boom:
-    def __init__(self, marker): self.marker = marker
-    def __reduce__(self): return (os.system, (f'touch {self.marker}',))
 
 
 def test_a_truncated_shard_is_named(tmp_path):
