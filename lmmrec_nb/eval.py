@@ -63,7 +63,9 @@ def evaluate(score, # callable: users (LongTensor on `device`) -> [B, n_items] s
     if len(users) == 0: raise ValueError(f"{d.name}: split {split!r} has no users to evaluate")
     tot = dict.fromkeys([f'{m}@{k}' for k in ks for m in ('recall', 'ndcg')], 0.0)
     for b in torch.split(users, batch_size):
-        s = score(b).float(); s[csr_rows(tp, ti, b)] = -torch.inf
+        s = score(b).float()
+        if not s.is_contiguous(): s = s.contiguous()  # an expanded view (one row for all users) shares its storage
+        s[csr_rows(tp, ti, b)] = -torch.inf  # masking writes into the scores: never through a shared view
         truth = torch.zeros(s.shape, dtype=torch.bool, device=dev); truth[csr_rows(ep, ei, b)] = True
         top = s.topk(min(max(ks), d.n_items), dim=1).indices
         for k, v in batch_metrics(top, truth, ks).items(): tot[k] += v
