@@ -10,7 +10,7 @@ run() { local nb=$1 out=$2; shift 2; mkdir -p "$out"
   papermill -k python3 --language python --log-level WARNING "nbs/experiments/$nb.ipynb" "$out/$nb.ipynb" -p OUT_DIR "$out" "$@"; }
 run e00_popularity runs/main/e00
 run e02_lmmrec runs/main/e02 -p DATASET amazon-musical-instruments-2014 -p MAX_EPOCHS 3000 -p PATIENCE 20 -y "SEEDS: [2023, 2024, 2025]" \
-  -p RESULTS_JSON runs/main/e02/full_run.json
+  -p RESULTS_JSON runs/main/e02/full_run.json -p COMMAND "bash ci/main.sh"
 echo; echo "== Most-popular floor (test split, full ranking over all items, training items masked)"; cat runs/main/e00/results.txt
 echo; echo "== LightGCN, + RLMRec-Con, + LMMRec and its ablations on the default dataset (3 seeds, early stopping on validation Recall@20, test at the best epoch)"
 cat runs/main/e02/results.txt

@@ -10,8 +10,8 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['RECORD_MIME', 'seed_everything', 'resolve_device', 'cuda_here', 'import_dgl', 'cache_dir', 'mirror_dirs', 'set_env',
-           'atomic_write', 'stale_temporaries', 'record', 'read_records', 'full_run_results']
+__all__ = ['RECORD_MIME', 'FIELD_BEFORE', 'seed_everything', 'resolve_device', 'cuda_here', 'import_dgl', 'cache_dir',
+           'mirror_dirs', 'set_env', 'atomic_write', 'stale_temporaries', 'record', 'read_records', 'full_run_results']
 
 # %% ../nbs/00_core.ipynb #94286393
 def seed_everything(seed:int, # the run's seed (RLMRec and IRLLRec use 2023)
@@ -144,14 +144,18 @@ def read_records(nb_path:str|Path): # an executed .ipynb
             if RECORD_MIME in o.get('data', {})}
 
 # %% ../nbs/00_core.ipynb #ad674950
+FIELD_BEFORE = {'forms': 'kit', 'texts': 'combined'}  # what a result file made before the field existed used
+
 def full_run_results(pattern:str, # glob of the files, e.g. 'e02_lmmrec_full*.json'
-                     dataset:str|None=None): # keep only the runs on this dataset (None: all)
+                     dataset:str|None=None, # keep only the runs on this dataset (None: all)
+                     **where): # field=value: keep only the runs made so, e.g. forms='reference'
     "Parsed JSON of every committed full-run file matching `pattern` (./results first, then the repository's)."
     import lmmrec_nb
     dirs = (Path('results'), Path(lmmrec_nb.__file__).resolve().parents[1]/'nbs'/'experiments'/'results')
+    keep = lambda r: (dataset is None or r.get('dataset') == dataset) and \
+        all(r.get(k, FIELD_BEFORE.get(k)) == v for k, v in where.items())
     for d in dirs:
-        if files := sorted(d.glob(pattern)):
-            return [r for r in (json.loads(p.read_text()) for p in files) if dataset is None or r.get('dataset') == dataset]
+        if files := sorted(d.glob(pattern)): return [r for r in (json.loads(p.read_text()) for p in files) if keep(r)]
     if not any(d.is_dir() for d in dirs):  # e.g. an installed package run outside a checkout: it ships no results
         warnings.warn(f"no full-run results to read: neither {dirs[0].resolve()} nor {dirs[1]} exists "
                       "(they are committed in the repository's nbs/experiments/results/, not installed)", stacklevel=2)

@@ -14,8 +14,8 @@ from .losses import (con_alignment, correspondence, ema_update, l2_reg, make_tea
 from .text_encoder import Projector
 
 # %% auto #0
-__all__ = ['FORMS', 'LMMREC_HPARAMS', 'LMMREC_WEIGHTS', 'VARIANTS', 'text_table', 'MotivationPrototypes', 'LMMRecForms',
-           'reference_settings', 'LMMRec', 'text_vectors', 'corrupt_texts', 'split_phrases', 'explain']
+__all__ = ['FORMS', 'LMMREC_HPARAMS', 'REFERENCE_ROW', 'LMMREC_WEIGHTS', 'VARIANTS', 'text_table', 'MotivationPrototypes',
+           'LMMRecForms', 'reference_settings', 'LMMRec', 'text_vectors', 'corrupt_texts', 'split_phrases', 'explain']
 
 # %% ../nbs/32_lmmrec.ipynb #b376ffb5
 def text_table(d:RecData, # dataset (sizes)
@@ -70,7 +70,7 @@ _CHOICES = dict(reduction=('mean-of-means', 'sum/B'), user_candidates=('batch', 
 
 @dataclass(frozen=True)
 class LMMRecForms:
-    "Which form of each LMMRec term to compute (the defaults are the kit's; see the table above)."
+    "Which form of each LMMRec term to compute (this dataclass's defaults are the kit's; `LMMRec` uses `FORMS['reference']`)."
     reduction: str = 'mean-of-means'  # kd / pair: 'sum/B' = three InfoNCE sums / B (reference)
     user_candidates: str = 'batch'  # kd / pair: users against 'all' users' projected text (reference)
     dedup: bool = True  # each node once per group; False: the batch's rows as they come (reference)
@@ -90,7 +90,7 @@ class LMMRecForms:
         "The options that differ from the kit's forms, as a dict."
         return {k: v for k, v in asdict(self).items() if v != getattr(LMMRecForms(), k)}
 
-FORMS = {'kit': LMMRecForms(),  # the default today: what produced the committed results
+FORMS = {'kit': LMMRecForms(),  # what produced the result files older than the switch (no `forms` field)
          'reference': LMMRecForms(reduction='sum/B', user_candidates='all', dedup=False, prototypes='separate',
                                   proto_layers='0..L-1', ta_nodes='all', itc_form='reference', keep_rate=1.0,
                                   reg_scope='all')}
@@ -102,12 +102,16 @@ LMMREC_HPARAMS = {  # IRLLRec's LightGCN intent model, per dataset (DESIGN.md §
     'rlmrec-yelp': dict(_SHARED, reg=1e-7, kd=1e-2, pair=1e-2),  # its 'yelp' section
     'movie': dict(_SHARED, reg=1e-6, kd=1e-3, pair=3e-2)}  # its 'movie' section (not in this kit's registry)
 
-def reference_settings(name:str): # dataset name (a key of `LMMREC_HPARAMS`; others take Amazon-book's row)
+REFERENCE_ROW = {'xrec-yelp': 'rlmrec-yelp', 'xrec-yelp-profiled': 'rlmrec-yelp'}  # the same Yelp source
+
+def reference_settings(name:str): # dataset name (a key of `LMMREC_HPARAMS` or `REFERENCE_ROW`; others: Amazon-book's)
     "(backbone hyper-parameters, LMMRec weights and keep_rate) of the reference for dataset `name`."
-    hp = LMMREC_HPARAMS.get(name)
-    if hp is None:
+    row = name if name in LMMREC_HPARAMS else REFERENCE_ROW.get(name)
+    if row is None:
         print(f"reference_settings: the reference never ran {name!r}; using its Amazon-book settings")
-        hp = LMMREC_HPARAMS['rlmrec-amazon-book']
+        row = 'rlmrec-amazon-book'
+    elif row != name: print(f"reference_settings: {name!r} takes the reference's {row!r} settings")
+    hp = LMMREC_HPARAMS[row]
     bb = {k: hp[k] for k in ('n_layers', 'reg')}
     return bb, {k: v for k, v in hp.items() if k not in bb}
 
@@ -143,7 +147,7 @@ class LMMRec(nn.Module):
     "A backbone plus LMMRec's textual / interaction motivation alignment (`LMMREC_WEIGHTS`, `FORMS`)."
     def __init__(self, backbone:Backbone, # any backbone of `lmmrec_nb.backbones`
                  S:torch.Tensor, has:torch.Tensor, # frozen text table and mask (`text_table`): the profile, for P_kd
-                 forms:str|LMMRecForms='kit', # 'kit' (the default today), 'reference', or an `LMMRecForms`
+                 forms:str|LMMRecForms='reference', # 'reference' (DESIGN.md §1b), 'kit', or an `LMMRecForms`
                  S_int:torch.Tensor|None=None, has_int:torch.Tensor|None=None, # motivations' table, P_int's (None: S)
                  **w): # weights overriding `LMMREC_WEIGHTS` (0 switches a term off) and `LMMRecForms` options
         super().__init__()

@@ -309,14 +309,14 @@ def test_reference_train_epoch_calls_the_hook_once_per_batch(toy):
 
 def test_reference_defaults_and_settings(toy):
     S, has = text(); bb = make_backbone('lightgcn', toy, dim=4)
-    m = LMMRec(bb, S.float(), has)
-    assert m.forms == FORMS['kit'] and 'forms' not in m.hp and m.backbone.hp['keep_rate'] == 0.8
-    r = LMMRec(make_backbone('lightgcn', toy, dim=4), S.float(), has, forms='reference')
-    assert r.backbone.hp['keep_rate'] == 1.0 and r.hp['forms'] == FORMS['reference'].changed()
+    k = LMMRec(bb, S.float(), has, forms='kit')
+    assert k.forms == FORMS['kit'] and 'forms' not in k.hp and k.backbone.hp['keep_rate'] == 0.8
+    r = LMMRec(make_backbone('lightgcn', toy, dim=4), S.float(), has)  # the reference forms are the default
+    assert r.forms == FORMS['reference'] and r.backbone.hp['keep_rate'] == 1.0 and r.hp['forms'] == FORMS['reference'].changed()
     assert sorted(n for n, _ in r.protos.named_parameters()) == ['C_i', 'C_u']
     with pytest.raises(ValueError, match='sgl trains BPR on the full graph'):
         LMMRec(make_backbone('sgl', toy, dim=4), S.float(), has, keep_rate=0.5)
-    sgl = LMMRec(make_backbone('sgl', toy, dim=4), S.float(), has, forms='reference')  # 1.0: BPR already on the full graph
+    sgl = LMMRec(make_backbone('sgl', toy, dim=4), S.float(), has)  # keep_rate 1.0: SGL's BPR is on the full graph already
     assert sgl.backbone.hp['keep_rate'] == 0.8  # SGL's views keep their own edge dropout
     with pytest.raises(ValueError, match='forms must be one of'): LMMRec(bb, S.float(), has, forms='paper')
     pair = {k: LMMREC_HPARAMS[k]['pair'] for k in LMMREC_HPARAMS}
@@ -324,6 +324,7 @@ def test_reference_defaults_and_settings(toy):
     assert LMMREC_HPARAMS['movie']['reg'] == 1e-6 and LMMREC_HPARAMS['movie']['kd'] == 1e-3
     for hp in LMMREC_HPARAMS.values():
         assert [hp[k] for k in ('n_layers', 'kd_tau', 'pair_tau', 'ta', 'itc', 'keep_rate')] == [3, 0.2, 0.2, 1e-7, 1e-7, 1.0]
+    assert reference_settings('xrec-yelp-profiled') == reference_settings('rlmrec-yelp')  # the same Yelp source
     bb, rest = reference_settings('rlmrec-amazon-book')
     assert bb == dict(n_layers=3, reg=1e-7) and rest == dict(kd=1e-2, kd_tau=0.2, pair=2e-2, pair_tau=0.2, ta=1e-7, itc=1e-7,
                                                              keep_rate=1.0)

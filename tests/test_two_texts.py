@@ -160,6 +160,6 @@ def test_every_text_of_every_kind_is_shipped(name, tmp_path):
 
 
 @pytest.mark.parametrize('nb', [p for p in EXPERIMENTS if p.stem in ('e02_lmmrec', 'e03_noise')], ids=lambda p: p.stem)
-def test_experiments_default_to_the_combined_text(nb):
+def test_experiments_default_to_the_reference_forms_and_two_texts(nb):
     src = ''.join(parameters_cells(nb)[0]['source'])
-    assert re.search(r'^TEXTS = "combined"  # ', src, re.M), src
+    assert re.search(r'^FORMS = "reference"  # ', src, re.M) and re.search(r'^TEXTS = "two"  # ', src, re.M), src

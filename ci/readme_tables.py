@@ -1,0 +1,56 @@
+"""Print the README's result tables of an e02 full run from its committed files (the tables are pasted, never typed).
+
+Usage: python ci/readme_tables.py 'e02_lmmrec_full_yelp_s*.json' xrec-yelp-profiled [--per-seed]
+Prints the variant table (mean ± population std over seeds, change vs the backbone, seeds above it, best epochs,
+and s / epoch or the per-seed Recall@20) and the paired table (`lmmrec_nb.eval.paired_comparison`: mean
+difference of test Recall@20 per seed, its 95% t interval, seeds ahead). tests/test_readme_numbers.py checks
+that the README's tables equal what this prints.
+"""
+import argparse
+import numpy as np
+from lmmrec_nb.core import full_run_results
+from lmmrec_nb.eval import paired_comparison
+
+NAMES = {'backbone': 'LightGCN', 'rlmrec-con': '+ RLMRec-Con', 'lmmrec': '+ LMMRec',
+         'lmmrec w/o coordination': 'LMMRec w/o coordination', 'lmmrec w/o correspondence': 'LMMRec w/o correspondence'}
+PAIRS = {'+ RLMRec-Con − LightGCN': ('rlmrec-con', 'backbone'), '+ LMMRec − LightGCN': ('lmmrec', 'backbone'),
+         'LMMRec − RLMRec-Con': ('lmmrec', 'rlmrec-con'), 'LMMRec − LMMRec w/o coordination': ('lmmrec', 'lmmrec w/o coordination'),
+         'LMMRec − LMMRec w/o correspondence': ('lmmrec', 'lmmrec w/o correspondence')}
+
+
+def fmt(x): return f'{x:.4f}'.lstrip('0')
+def signed(x): return f'{x:+.4f}'.replace('0.', '.', 1).replace('-', '−')
+def row(*cells): return '| ' + ' | '.join(map(str, cells)) + ' |' if all(cells) else '|' + '|'.join(f' {c} ' if c else ' ' for c in cells) + '|'
+
+
+def tables(rows, per_seed=False):
+    "The two Markdown tables of these full-run rows."
+    by = {}
+    for r in sorted(rows, key=lambda r: (r['seed'] or 0)):
+        if r['model'] != 'MostPop': by.setdefault(r['model'], []).append(r)
+    floor = next(r for r in rows if r['model'] == 'MostPop')
+    base = {r['seed']: r['recall@20'] for r in by['backbone']}
+    last = 'per seed R@20' if per_seed else 's / epoch'
+    out = [f'| variant | seeds | Recall@20 | NDCG@20 | R@20 vs LightGCN | above LightGCN | best epochs | {last} |',
+           '|---|---|---|---|---|---|---|---|', row('MostPop', '', fmt(floor['recall@20']), fmt(floor['ndcg@20']), '', '', '', '')]
+    for v, name in NAMES.items():
+        rs = by[v]; rec, nd = (np.array([r[m] for r in rs]) for m in ('recall@20', 'ndcg@20'))
+        change = rec.mean() / np.mean(list(base.values())) - 1
+        ch = '' if v == 'backbone' else ('±0.0%' if round(change * 100, 1) == 0 else f'{change * 100:+.1f}%'.replace('-', '−'))
+        above = '' if v == 'backbone' else f"{sum(r['recall@20'] > base[r['seed']] for r in rs)}/{len(rs)}"
+        tail = ', '.join(fmt(r['recall@20']) for r in rs) if per_seed else f"{np.mean([r['s_per_epoch'] for r in rs]):.2f}"
+        out.append(row(name, len(rs), f'{fmt(rec.mean())} ± {fmt(rec.std())}', f'{fmt(nd.mean())} ± {fmt(nd.std())}', ch, above,
+                       ', '.join(str(r['best_epoch']) for r in rs), tail))
+    rec = {v: {r['seed']: r['recall@20'] for r in rs} for v, rs in by.items()}
+    out += ['', '| comparison | mean difference | 95% interval | seeds ahead |', '|---|---|---|---|']
+    for name, (a, b) in PAIRS.items():
+        c = paired_comparison(rec[a], rec[b])
+        out.append(row(name, signed(c['mean']), f"[{signed(c['lo'])}, {signed(c['hi'])}]", f"{c['ahead']}/{c['n']}"))
+    return '\n'.join(out)
+
+
+if __name__ == '__main__':
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('pattern'); ap.add_argument('dataset'); ap.add_argument('--per-seed', action='store_true')
+    a = ap.parse_args()
+    print(tables([r for f in full_run_results(a.pattern, a.dataset) for r in f['rows']], a.per_seed))
