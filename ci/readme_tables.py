@@ -1,6 +1,7 @@
 """Print the README's result tables of an e02 full run from its committed files (the tables are pasted, never typed).
 
 Usage: python ci/readme_tables.py 'e02_lmmrec_full_yelp_s*.json' xrec-yelp-profiled [--per-seed]
+       python ci/readme_tables.py 'LightGCN=e02_lmmrec_full_yelp_s*.json,SGL=e02_lmmrec_full_yelp-sgl_s*.json' xrec-yelp-profiled --backbones
 Prints the variant table (mean ± population std over seeds, change vs the backbone, seeds above it, best epochs,
 and s / epoch or the per-seed Recall@20) and the paired table (`lmmrec_nb.eval.paired_comparison`: mean
 difference of test Recall@20 per seed, its 95% t interval, seeds ahead). tests/test_readme_numbers.py checks
@@ -49,8 +50,31 @@ def tables(rows, per_seed=False):
     return '\n'.join(out)
 
 
+def backbone_table(runs):
+    "One row per backbone: its Recall@20, and each variant's change with its paired 95% t interval and seeds ahead."
+    head = ['| backbone | seeds | backbone R@20 | + RLMRec-Con | its 95% interval | + LMMRec | its 95% interval | LMMRec − RLMRec-Con | its 95% interval |',
+            '|---|---|---|---|---|---|---|---|---|']
+    out = []
+    for name, rows in runs.items():
+        rec = {}
+        for r in rows:
+            if r['model'] != 'MostPop': rec.setdefault(r['model'], {})[r['seed']] = r['recall@20']
+        base = np.array(list(rec['backbone'].values()))
+        cells = [name, len(base), f'{fmt(base.mean())} ± {fmt(base.std())}']
+        for a, b in (('rlmrec-con', 'backbone'), ('lmmrec', 'backbone'), ('lmmrec', 'rlmrec-con')):
+            c = paired_comparison(rec[a], rec[b])
+            cells += [f"{signed(c['mean'])} ({c['ahead']}/{c['n']})", f"[{signed(c['lo'])}, {signed(c['hi'])}]"]
+        out.append(row(*cells))
+    return '\n'.join(head + out)
+
+
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument('pattern'); ap.add_argument('dataset'); ap.add_argument('--per-seed', action='store_true')
+    ap.add_argument('pattern', help="glob of result files; with --backbones, one glob per backbone: 'name=glob,name=glob'")
+    ap.add_argument('dataset'); ap.add_argument('--per-seed', action='store_true')
+    ap.add_argument('--backbones', action='store_true', help='the model-agnostic table: one row per backbone')
     a = ap.parse_args()
-    print(tables([r for f in full_run_results(a.pattern, a.dataset) for r in f['rows']], a.per_seed))
+    if a.backbones:
+        globs = dict(x.split('=', 1) for x in a.pattern.split(','))
+        print(backbone_table({n: [r for f in full_run_results(g, a.dataset) for r in f['rows']] for n, g in globs.items()}))
+    else: print(tables([r for f in full_run_results(a.pattern, a.dataset) for r in f['rows']], a.per_seed))

@@ -10,11 +10,55 @@ from dataclasses import dataclass, field
 from .core import resolve_device
 from .data import RecData
 from .graph import interaction_graph, FastAdj, edge_weights, lightgcn_layers
-from .losses import bpr_loss, info_nce, l2_reg
 
 # %% auto #0
-__all__ = ['BACKBONES', 'RLMREC_HPARAMS', 'Embeds', 'Backbone', 'LightGCN', 'compare_impls', 'GCCF', 'SGL', 'SimGCL',
-           'make_backbone']
+__all__ = ['BACKBONES', 'RLMREC_HPARAMS', 'bpr_loss', 'l2_reg', 'info_nce', 'LogSumExpDot', 'Embeds', 'Backbone', 'LightGCN',
+           'compare_impls', 'GCCF', 'SGL', 'SimGCL', 'make_backbone']
+
+# %% ../nbs/21_backbones.ipynb #17abd415
+def _nonempty(name:str, *xs:torch.Tensor):
+    "Raise a clear error for an empty batch (a mean over nothing is NaN, never a loss)."
+    if any(x.shape[0] == 0 for x in xs): raise ValueError(f"{name}: empty batch (0 rows); sample at least one row")
+
+def bpr_loss(u:torch.Tensor, pos:torch.Tensor, neg:torch.Tensor): # [B, d] user, positive-item, negative-item embeddings
+    "Bayesian personalised ranking loss, averaged over the batch."
+    _nonempty('bpr_loss', u, pos, neg)
+    return F.softplus(-((u * pos).sum(-1) - (u * neg).sum(-1))).mean()
+
+def l2_reg(params): # iterable of tensors (embedding tables, or batch rows)
+    "Sum of squared L2 norms (RLMRec's form, not halved); multiply by the `reg` weight."
+    return sum(p.square().sum() for p in params)
+
+# %% ../nbs/21_backbones.ipynb #8d3408ed
+def info_nce(a:torch.Tensor, b:torch.Tensor, # [B, d] paired views (row k of a matches row k of b)
+             tau:float=0.2, # temperature
+             candidates:torch.Tensor|None=None, # [N, d] denominators (default: b, i.e. in-batch negatives)
+             reduction:str='mean'): # 'mean' or 'sum' over anchors
+    "InfoNCE of `a` against `b`; zero vectors stay finite."
+    _nonempty('info_nce', a, b)
+    if a.shape != b.shape:
+        raise ValueError(f"info_nce: paired views must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
+    a = F.normalize(a, dim=-1, eps=1e-4) / tau  # temperature folded into the anchors: no B x N division
+    b, c = (F.normalize(x, dim=-1, eps=1e-4) for x in (b, b if candidates is None else candidates))
+    per = -(a * b).sum(-1) + LogSumExpDot.apply(a, c)  # -a_k.b_k / tau + log sum_l exp(a_k.c_l / tau)
+    return per.sum() if reduction == 'sum' else per.mean()
+
+# %% ../nbs/21_backbones.ipynb #f9f44747
+class LogSumExpDot(torch.autograd.Function):
+    "Row-wise logsumexp(q @ c.T) whose backward reuses the forward's softmax (one exp pass, not two)."
+    @staticmethod
+    def forward(ctx, q:torch.Tensor, c:torch.Tensor): # [B, d] anchors, [N, d] candidates
+        s = q @ c.T
+        m = s.amax(-1, keepdim=True)  # shift by the row maximum: exp never overflows
+        p = (s - m).exp_()
+        z = p.sum(-1, keepdim=True)
+        ctx.save_for_backward(q, c, p.div_(z))  # the softmax, kept for the backward pass
+        return (m + z.log()).squeeze(-1)
+    @staticmethod
+    def backward(ctx, g:torch.Tensor): # [B] upstream gradient
+        q, c, p = ctx.saved_tensors
+        gp = p * g[:, None]
+        return gp @ c, gp.T @ q
 
 # %% ../nbs/21_backbones.ipynb #a7ea0490
 @dataclass

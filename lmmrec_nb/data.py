@@ -38,13 +38,14 @@ class DatasetEntry:
     homepage: str = ''; citation: str = ''; terms: str = ''
     description: str = ''
     folder: str = ''  # folder name in caches and mirrors, when several entries share files (default: `name`)
+    domain: str = 'generic'  # the `lmmrec_nb.prompts.DOMAINS` profile its motivation prompts use
 
 REGISTRY: dict[str, DatasetEntry] = {}
 def register(entry:DatasetEntry): REGISTRY[entry.name] = entry; return entry
 
 # %% ../nbs/01_data.ipynb #f65f93b0
 _SNAP = 'http://snap.stanford.edu/data/amazon/productGraph/categoryFiles/'
-register(DatasetEntry('amazon-musical-instruments-2014', loader='load_amazon', homepage='http://jmcauley.ucsd.edu/data/amazon/',
+register(DatasetEntry('amazon-musical-instruments-2014', loader='load_amazon', homepage='http://jmcauley.ucsd.edu/data/amazon/', domain='music',
     files=(DataFile('reviews_Musical_Instruments_5.json.gz', '03f9cc27ae13a454cb4ea6cb620fb10546cc1194ef921441d1c5f34addff2748', 2460495, _SNAP+'reviews_Musical_Instruments_5.json.gz'),),
     citation='McAuley, Targett, Shi, van den Hengel. Image-based recommendations on styles and substitutes. SIGIR 2015; '
              'He, McAuley. Ups and downs: modeling the visual evolution of fashion trends with one-class collaborative filtering. WWW 2016.',
@@ -56,12 +57,12 @@ def _rlmrec_files(folder, shas, sizes):
     return tuple(DataFile(f'{s}_mat.pkl', h, n, base+f'{s}_mat.pkl') for s, h, n in zip(('trn', 'val', 'tst'), shas, sizes))
 
 _RLMREC_CITE = 'Ren et al. Representation Learning with Large Language Models for Recommendation (RLMRec). WWW 2024.'
-register(DatasetEntry('rlmrec-amazon-book', loader='load_rlmrec', homepage='https://github.com/HKUDS/RLMRec', citation=_RLMREC_CITE,
+register(DatasetEntry('rlmrec-amazon-book', loader='load_rlmrec', homepage='https://github.com/HKUDS/RLMRec', citation=_RLMREC_CITE, domain='books',
     files=_rlmrec_files('amazon', ('535cc15f915858a64249e3a893cceac9efe8e6f1ce17c08879a3c099c510b309', '90cd52a011f9b31081461a010e9bccb98d12a1dd7a7760085facbc7d1a2c46c3',
         'c279ce551d32536ed90d916212bc0b891ce4c189ea7cfa5e4051e0dbfc728d17'), (1927826, 645036, 642092)),
     terms='RLMRec code Apache-2.0; underlying Amazon review data research use only.',
     description="RLMRec's exact Amazon-book split (11,000 users x 9,332 items, 3:1:1), interactions only."))
-register(DatasetEntry('rlmrec-yelp', loader='load_rlmrec', homepage='https://github.com/HKUDS/RLMRec', citation=_RLMREC_CITE,
+register(DatasetEntry('rlmrec-yelp', loader='load_rlmrec', homepage='https://github.com/HKUDS/RLMRec', citation=_RLMREC_CITE, domain='local business',
     files=_rlmrec_files('yelp', ('2306f5b9de8f3dd3342744d937a45b04abd22ede422304a549fb324e12e5f6bd', '33aaf3bd27bd25d7d3e8223700fbd2d5400feec217c9ce09c87785460bcb355b',
         '3007de4f5955223bf7752f59cadb3b069d92acb879987e7eee286f252772a564'), (2666322, 888060, 887372)),
     terms='RLMRec code Apache-2.0; underlying Yelp Open Dataset: non-commercial academic use, redistribution restricted.',
@@ -69,7 +70,7 @@ register(DatasetEntry('rlmrec-yelp', loader='load_rlmrec', homepage='https://git
 
 # %% ../nbs/01_data.ipynb #54b25ddd
 _XREC = 'https://raw.githubusercontent.com/HKUDS/XRec/79e2cd4c672fbe60f29b3ec78d26252345076be1/data/yelp/'
-register(DatasetEntry('xrec-yelp', loader='load_xrec', homepage='https://github.com/HKUDS/XRec',
+register(DatasetEntry('xrec-yelp', loader='load_xrec', homepage='https://github.com/HKUDS/XRec', domain='local business',
     files=(DataFile('total_trn.csv', 'c8d2b4a23f29406cc2027cae621645a29bee267d08f8cb0737c567eae46cb94b', 3252257, _XREC+'total_trn.csv'),
            DataFile('total_val.csv', '87834575a22fe896649846e389c4f3512f7e6398b5c0ec3d1cf836c6fe03f7b9', 406402, _XREC+'total_val.csv'),
            DataFile('total_tst.csv', 'ed933f3885e5c56ee13319c12d296c556716e33eee730223fe86291849fa13ed', 406603, _XREC+'total_tst.csv'),
@@ -79,13 +80,14 @@ register(DatasetEntry('xrec-yelp', loader='load_xrec', homepage='https://github.
     description="XRec's Yelp split (15,962 users x 14,085 items) and real LLM-written profiles for 3,000 (user, item) pairs."))
 
 register(DatasetEntry('xrec-yelp-profiled', loader='load_xrec_profiled', homepage='https://github.com/HKUDS/XRec', folder='xrec-yelp',
+    domain='local business',
     files=(DataFile('total.csv', 'fac907d0c26c3c19088b139cf101e58fa3fd9889a6c8314617d12675465fba70', 4065242, _XREC+'total.csv'),
            DataFile('tst.pkl', 'eed8f2a37709de3171b3a3cefdf15bcb762c6f81bdc50741441b1ce577addac9', 2320746, _XREC+'tst.pkl')),
     citation=REGISTRY['xrec-yelp'].citation, terms=REGISTRY['xrec-yelp'].terms,
     description='The 35,073 XRec Yelp interactions among the 2,228 users and 2,473 items that have real LLM-written profiles, split 3:1:1 per user.'))
 
 _ML = 'https://raw.githubusercontent.com/FreedomSlow/Recommendation-Systems/9799ce1ef8c5a5dc89fb2059c081065c87b4f294/data/ml-latest-small/'
-register(DatasetEntry('movielens-latest-small', loader='load_movielens', homepage='https://grouplens.org/datasets/movielens/latest/',
+register(DatasetEntry('movielens-latest-small', loader='load_movielens', homepage='https://grouplens.org/datasets/movielens/latest/', domain='generic',
     files=(DataFile('ratings.csv', '80da8b3393dae325bbba5a31f291a6ba55d8d4f4396de3c456f2c1635b1b70e8', 2382886, _ML+'ratings.csv'),
            DataFile('movies.csv', 'c47b783f23eb304413307e1bb05335e427737da20ec8d3c0e96335567dd5f3dc', 484688, _ML+'movies.csv'),
            DataFile('tags.csv', '2dc62bdc525dc514ef9ac5d3602d30604d1c3971d6d27741a2c12dca91fa2eb8', 114975, _ML+'tags.csv')),

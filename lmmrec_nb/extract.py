@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_extract.ipynb #1aa50aa9
 from __future__ import annotations
-import json, time
+import json, time, warnings
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np, pandas as pd
@@ -12,13 +12,15 @@ import datasets
 from tqdm import tqdm
 from fastcore.script import call_parse
 from .core import cache_dir
-from .prompts import ITEM_PROMPT, USER_PROMPT, Prompt, format_reviews, validate_answer, grounding, clean_text, clip
+from .prompts import ITEM_PROMPT, USER_PROMPT, Prompt, Domain, get_domain, prompts_for
+from .prompts import format_reviews, validate_answer, grounding, clean_text, clip
 from .llm import LLM, Backend, ResponseCache, get_backend
 
 # %% auto #0
-__all__ = ['GEN', 'TEXT_KINDS', 'ARTIFACT', 'SMOLLM2_ID', 'attempt_settings', 'Request', 'item_requests', 'run_requests',
-           'user_requests', 'motivation_text', 'to_table', 'summary_table', 'Motivations', 'extract_motivations',
-           'load_motivations', 'xrec_motivations', 'motivation_texts', 'publish_cache', 'main']
+__all__ = ['GEN', 'TEXT_KINDS', 'ARTIFACT', 'SMOLLM2_ID', 'MISSING', 'attempt_settings', 'dataset_domain', 'Request',
+           'item_requests', 'run_requests', 'user_requests', 'motivation_text', 'to_table', 'summary_table',
+           'item_slice', 'Motivations', 'extract_motivations', 'load_motivations', 'xrec_motivations', 'text_coverage',
+           'motivation_texts', 'publish_cache', 'main']
 
 # %% ../nbs/12_extract.ipynb #9034ecc5
 GEN = {'temperature': 0.0, 'max_tokens': 400, 'repeat_penalty': 1.15}  # the first attempt
@@ -29,6 +31,14 @@ def attempt_settings(attempt:int, # 0 for the first try
     "Generation settings of attempt `attempt` (greedy first, then sampled with seed = attempt)."
     s = {**(gen or GEN), 'schema': prompt.schema}
     return s if attempt == 0 else {**s, 'temperature': 0.7, 'seed': attempt}
+
+# %% ../nbs/12_extract.ipynb #3f9a0c6e
+def dataset_domain(d, # a RecData
+                   domain:Domain|str|None=None): # a `Domain`, a `DOMAINS` name or a domain JSON file; None: the dataset's
+    "The domain profile of `d`'s prompts: `domain` if given, else its registry entry's ('generic' if it has none)."
+    from lmmrec_nb.data import REGISTRY
+    if domain is None: domain = REGISTRY[d.name].domain if d.name in REGISTRY else 'generic'
+    return get_domain(domain)
 
 # %% ../nbs/12_extract.ipynb #7d2dbd00
 @dataclass
@@ -42,34 +52,62 @@ class Request:
 
 def _sample(rows:list, k:int, rng): return [rows[i] for i in sorted(rng.choice(len(rows), min(k, len(rows)), replace=False))]
 
+def _reviews(d): # a RecData
+    "Training reviews that say something: rows with a text or a headline (all rows if the data has neither column)."
+    tr = d.splits['train'].to_pandas()
+    said = [tr[c].fillna('').astype(str).str.strip() != '' for c in ('text', 'summary') if c in tr.columns]
+    return tr[np.logical_or.reduce(said)] if said else tr
+
+def _train(d, by:str, keep=None): # RecData; 'item' or 'user'; only these indices of `by` (None: all)
+    "Training reviews with text grouped by `by`, in time order (where the data has times)."
+    tr = _reviews(d)
+    if keep is not None: tr = tr[tr[by].isin(keep)]
+    other = 'user' if by == 'item' else 'item'
+    return tr.sort_values([c for c in (by, 'time', other) if c in tr.columns], kind='stable').groupby(by, sort=True)
+
+# %% ../nbs/12_extract.ipynb #0c5e7b13
 def item_requests(d, # a RecData with review text
                   max_reviews:int=3, max_words:int=40, # review budget per prompt
                   seed:int=2023, # sampling seed
-                  prompt:Prompt=ITEM_PROMPT):
+                  prompt:Prompt|None=None, # default: the domain's item prompt
+                  domain:Domain|str|None=None, # see `dataset_domain`
+                  items:list|None=None): # only these item indices (default: every item with a training review)
     "One `Request` per item, from its training reviews only."
-    tr = d.splits['train'].to_pandas().sort_values(['item', 'time', 'user'], kind='stable')
+    dom = dataset_domain(d, domain)
+    prompt = prompt or prompts_for(dom)[0]
     out = []
-    for i, g in tr.groupby('item', sort=True):
+    for i, g in _train(d, 'item', items):
         rev = format_reviews(_sample(g.to_dict('records'), max_reviews, np.random.default_rng([seed, int(i)])), max_words, max_reviews)
-        out.append(Request('item', int(i), str(d.item_ids[i]), prompt.render(item_desc=f'musical-instrument product {d.item_ids[i]}', reviews=rev), rev))
+        msgs = prompt.render(item_desc=f'{dom.noun} {d.item_ids[i]}', reviews=rev)
+        out.append(Request('item', int(i), str(d.item_ids[i]), msgs, rev))
     return out
 
 # %% ../nbs/12_extract.ipynb #229b4a86
-def _result(r:Request, llm:LLM, prompt:Prompt, ans, why, raw, attempts, reasons):
+def _result(r:Request, llm:LLM, prompt:Prompt, ans, why, raw, attempts, reasons, status:str|None=None):
     mots = [{**m, 'grounding': round(grounding(m['evidence'], r.source), 3)} for m in (ans or {}).get('motivations', [])]
-    return {'kind': r.kind, 'id': r.id, 'raw_id': r.raw_id, 'status': 'ok' if ans else 'failed', 'attempts': attempts,
+    return {'kind': r.kind, 'id': r.id, 'raw_id': r.raw_id, 'status': status or ('ok' if ans else 'failed'), 'attempts': attempts,
             'reason': why or '', 'reasons': reasons, 'raw': raw, 'reasoning': (ans or {}).get('reasoning', ''),
             'summary': (ans or {}).get('summary', ''), 'motivations': mots,
             'model': llm.backend.model_id, 'prompt_id': prompt.id, 'prompt_hash': prompt.hash}
 
+def _cached_only(llm:LLM, requests:list, pending:list, settings:dict, res:dict, prompt:Prompt):
+    "The pending requests whose answer is cached; one never asked before is recorded with status 'missing'."
+    keep = [i for i in pending if llm.cache.get(llm.key(requests[i].messages, settings)) is not None]
+    for i in sorted(set(pending) - set(keep) - set(res)):
+        res[i] = _result(requests[i], llm, prompt, None, 'no cached answer', '', 0, [], 'missing')
+    return keep
+
+# %% ../nbs/12_extract.ipynb #5b7e2a90
 def run_requests(llm:LLM, requests:list, prompt:Prompt, # what to ask, with which prompt
                  retries:int=2, # extra attempts for an invalid answer
                  min_grounding:float|None=None, # reject evidence less grounded than this (None: record only)
-                 gen:dict|None=None, desc:str='', progress:bool=True):
+                 gen:dict|None=None, desc:str='', progress:bool=True,
+                 only_cached:bool=False): # ask nothing the cache lacks: such entities get status 'missing'
     "Ask, validate and retry; one result dict per request (status 'ok' or 'failed', with raw text and reasons)."
     res, pending, reasons = {}, list(range(len(requests))), {i: [] for i in range(len(requests))}
     for a in range(retries + 1):
         st = attempt_settings(a, prompt, gen)
+        if only_cached: pending = _cached_only(llm, requests, pending, st, res, prompt)  # a retry not cached: stays failed
         with tqdm(total=len(pending), desc=f'{desc} attempt {a+1}', disable=not progress, leave=False) as bar:
             texts = llm.ask_many([(requests[i].messages, st) for i in pending], on_done=lambda *_: bar.update())
         still = []
@@ -86,16 +124,22 @@ def run_requests(llm:LLM, requests:list, prompt:Prompt, # what to ask, with whic
 # %% ../nbs/12_extract.ipynb #e1eacc04
 def user_requests(d, item_results:list, # RecData; results of the item run (indexed by item id)
                   max_items:int=5, max_reviews:int=3, max_words:int=40,
-                  seed:int=2023, prompt:Prompt=USER_PROMPT,
-                  max_summary_chars:int=300): # characters kept per item summary
+                  seed:int=2023, prompt:Prompt|None=None, # default: the domain's user prompt
+                  max_summary_chars:int=300, # characters kept per item summary
+                  domain:Domain|str|None=None, # see `dataset_domain`
+                  users:list|None=None): # only these user indices (default: every user with a training review)
     "One `Request` per user, from their training reviews and the motivations of the items they chose."
-    summ = {r['id']: (r['summary'] if r['status'] == 'ok' else '(no motivation could be extracted)') for r in item_results}
+    dom = dataset_domain(d, domain)
+    prompt = prompt or prompts_for(dom)[1]
+    done = {r['id']: r for r in item_results if r['status'] != 'missing'}  # a missing item was not extracted
+    summ = {i: r['summary'] if r['status'] == 'ok' else '(no motivation could be extracted)' for i, r in done.items()}
     summ = {i: clip(clean_text(s), max_summary_chars) for i, s in summ.items()}
-    tr = d.splits['train'].to_pandas().sort_values(['user', 'time', 'item'], kind='stable')
     out = []
-    for u, g in tr.groupby('user', sort=True):
-        rng = np.random.default_rng([seed, int(u)]); rows = g.to_dict('records')
-        items = '\n'.join(f"- product {d.item_ids[r['item']]}: {summ.get(r['item'], '(not extracted)')}" for r in _sample(rows, max_items, rng))
+    for u, g in _train(d, 'user', users):
+        rng = np.random.default_rng([seed, int(u)])
+        rows = g.to_dict('records')
+        shown = _sample(rows, max_items, rng)
+        items = '\n'.join(f"- {dom.item_word} {d.item_ids[r['item']]}: {summ.get(r['item'], '(not extracted)')}" for r in shown)
         rev = format_reviews(_sample(rows, max_reviews, rng), max_words, max_reviews)
         out.append(Request('user', int(u), str(d.user_ids[u]), prompt.render(item_motivations=items, reviews=rev), rev))
     return out
@@ -125,20 +169,35 @@ def to_table(results:list): # result dicts of one kind
     return datasets.Dataset.from_pandas(df.drop(columns=['reasons']), preserve_index=False)
 
 # %% ../nbs/12_extract.ipynb #ea758d81
+def _mean(xs:list): return float(np.mean(xs)) if len(xs) else float('nan')
+
 def summary_table(results:list): # result dicts (items and users)
-    "Valid-JSON rate, valid rate, failures, motivations per entity and grounding, per kind."
+    "Valid-JSON rate, valid rate, failures, motivations per entity and grounding, per kind; entities missing from a cache apart."
     rows = []
     for kind in dict.fromkeys(r['kind'] for r in results):
-        rs = [r for r in results if r['kind'] == kind]; ok = [r for r in rs if r['status'] == 'ok']
+        every = [r for r in results if r['kind'] == kind]
+        rs = [r for r in every if r['status'] != 'missing']
+        ok = [r for r in rs if r['status'] == 'ok']
         first_json = [not (r['reasons'] and r['reasons'][0].startswith(('not JSON', 'backend error'))) for r in rs]
         g = [m['grounding'] for r in ok for m in r['motivations']]
-        rows.append({'kind': kind, 'entities': len(rs), 'valid_json_first_try': np.mean(first_json), 'valid_first_try': np.mean([r['attempts'] == 1 and r['status'] == 'ok' for r in rs]),
-                     'valid_after_retries': len(ok) / len(rs), 'failures': len(rs) - len(ok), 'mean_attempts': np.mean([r['attempts'] for r in rs]),
+        rows.append({'kind': kind, 'entities': len(rs), 'missing': len(every) - len(rs), 'valid_json_first_try': _mean(first_json),
+                     'valid_first_try': _mean([r['attempts'] == 1 and r['status'] == 'ok' for r in rs]),
+                     'valid_after_retries': _mean([r['status'] == 'ok' for r in rs]), 'failures': len(rs) - len(ok),
+                     'mean_attempts': _mean([r['attempts'] for r in rs]),
                      'motivations_per_entity': np.mean([len(r['motivations']) for r in ok]) if ok else 0.0,
                      'evidence_grounded_60': np.mean([x >= 0.6 for x in g]) if g else 0.0})
     return pd.DataFrame(rows).set_index('kind')
 
 # %% ../nbs/12_extract.ipynb #6e26a5bc
+def item_slice(d, # a RecData
+               n_items:int|None): # how many items (None: all)
+    "The first `n_items` items with a training review that has text, and the users who wrote those; (None, None): all."
+    if n_items is None: return None, None
+    tr = _reviews(d)
+    items = np.unique(tr.item)[:n_items]
+    return items.tolist(), np.unique(tr.user[tr.item.isin(items)]).tolist()
+
+# %% ../nbs/12_extract.ipynb #2e7d5a18
 @dataclass
 class Motivations:
     "Extraction output: item and user tables (HF datasets) and the summary."
@@ -146,26 +205,39 @@ class Motivations:
 
 def extract_motivations(d, llm:LLM, # RecData with review text; the LLM (behind its cache)
                         retries:int=2, min_grounding:float|None=None,
-                        users:bool=True, # also extract users (needs every item first)
-                        limit:int|None=None, # only the first `limit` items and users (demos, tests)
-                        progress:bool=True):
+                        users:bool=True, # also extract users (after their items)
+                        limit_items:int|None=None, # only the first N items and the users who reviewed them (`item_slice`)
+                        progress:bool=True,
+                        domain:Domain|str|None=None, # see `dataset_domain`
+                        only_cached:bool=False, # ask nothing the cache lacks: those entities get status 'missing'
+                        limit:int|None=None): # deprecated name of `limit_items`
     "Items first, then users whose prompts include their items' motivations."
-    ireq = item_requests(d)[:limit]
-    ires = run_requests(llm, ireq, ITEM_PROMPT, retries, min_grounding, desc='items', progress=progress)
-    ures = run_requests(llm, user_requests(d, ires)[:limit], USER_PROMPT, retries, min_grounding, desc='users', progress=progress) if users else []
+    if limit is not None:
+        warnings.warn('limit is deprecated: use limit_items (the users are now those of the items)', DeprecationWarning, stacklevel=2)
+        limit_items = limit if limit_items is None else limit_items
+    dom = dataset_domain(d, domain)
+    ip, up = prompts_for(dom)
+    items, who = item_slice(d, limit_items)
+    kw = dict(retries=retries, min_grounding=min_grounding, progress=progress, only_cached=only_cached)
+    ires = run_requests(llm, item_requests(d, prompt=ip, domain=dom, items=items), ip, desc='items', **kw)
+    ures = run_requests(llm, user_requests(d, ires, prompt=up, domain=dom, users=who), up, desc='users', **kw) if users else []
     return Motivations(to_table(ires), to_table(ures) if ures else None, summary_table(ires + ures))
 
 # %% ../nbs/12_extract.ipynb #76ec6b65
 ARTIFACT = Path(__file__).resolve().parent/'artifacts'/'motivations' if '__file__' in globals() else Path('../lmmrec_nb/artifacts/motivations').resolve()
 SMOLLM2_ID = 'SmolLM2-135M-Instruct.Q4_1.gguf'
+MISSING = ('error', 'skip')  # what replay does with a prompt the cache lacks
 
 def load_motivations(d=None, # RecData (default: the default dataset)
                      cache:str|Path|None=None, # a cache file (default: the committed artifact)
-                     model_id:str=SMOLLM2_ID, **kw): # extract_motivations options
-    "Rebuild the motivation tables from a cache by replay: no model is loaded, a missing prompt is an error."
+                     model_id:str=SMOLLM2_ID, # the model whose answers to replay
+                     missing:str='error', # a prompt not in the cache: 'error' (`CacheMiss`) or 'skip' (status 'missing')
+                     **kw): # extract_motivations options
+    "Rebuild the motivation tables from a cache by replay: no model is loaded."
     from lmmrec_nb.data import load
+    if missing not in MISSING: raise ValueError(f'missing must be one of {MISSING}, got {missing!r}')
     llm = LLM(get_backend(f'replay:{model_id}'), ResponseCache(cache or ARTIFACT/'cache.jsonl.gz', 'replay'))
-    return extract_motivations(d or load(), llm, **kw)
+    return extract_motivations(d or load(), llm, only_cached=missing == 'skip', **kw)
 
 # %% ../nbs/12_extract.ipynb #5d603690
 def xrec_motivations(d): # RecData of 'xrec-yelp' (with .profiles)
@@ -179,17 +251,34 @@ def xrec_motivations(d): # RecData of 'xrec-yelp' (with .profiles)
     return Motivations(conv('item'), conv('user'), None)
 
 # %% ../nbs/12_extract.ipynb #7c36476e
+def text_coverage(d, # the RecData
+                  texts:dict): # `motivation_texts` output
+    "How many items and users have a text: {'item': (with text, all), 'user': (with text, all)}."
+    return {'item': (len(texts['item']), d.n_items), 'user': (len(texts['user']), d.n_users)}
+
+def _coverage_line(d, texts:dict, m:Motivations): # RecData; its texts; the tables they came from
+    "Items and users with a text, and how many the cache lacked, in one line."
+    c = text_coverage(d, texts)
+    lack = {k: sum(s == 'missing' for s in t['status']) for k, t in (('item', m.items), ('user', m.users))}
+    return (f"{d.name}: items with text {c['item'][0]:,}/{c['item'][1]:,}, users with text {c['user'][0]:,}/{c['user'][1]:,}; "
+            f"not in the cache: {lack['item']:,} items, {lack['user']:,} users")
+
+# %% ../nbs/12_extract.ipynb #3a9d6f25
 def motivation_texts(d, # RecData: with XRec profiles, or one whose motivations are in an extraction cache
                      cache:str|Path|None=None, # cache for `load_motivations` (default: the committed artifact)
-                     kind:str='combined'): # 'combined', 'summary' or 'motivations'; XRec data: its profile
+                     kind:str='combined', # 'combined', 'summary' or 'motivations'; XRec data: its profile
+                     missing:str='skip', # an entity the cache lacks: 'skip' (no text; coverage printed) or 'error' (`CacheMiss`)
+                     **kw): # more `load_motivations` options: model_id, domain, ...
     "{'item': DataFrame(id, text), 'user': ...}: the text of `kind` to embed, for every entity that has one."
     _text_kind(kind)
-    m = xrec_motivations(d) if d.profiles else load_motivations(d, cache, progress=False)
+    m = xrec_motivations(d) if d.profiles else load_motivations(d, cache, missing=missing, progress=False, **kw)
     def pick(t):
         df = t.to_pandas()
         if kind != 'combined' and not d.profiles: df['text'] = [motivation_text(r, kind) for r in df.to_dict('records')]
         return df.query("status == 'ok' and text != ''")[['id', 'text']].reset_index(drop=True)
-    return {'item': pick(m.items), 'user': pick(m.users)}
+    texts = {'item': pick(m.items), 'user': pick(m.users)}
+    if 'missing' in set(m.items['status']) | set(m.users['status']): print(_coverage_line(d, texts, m))
+    return texts
 
 # %% ../nbs/12_extract.ipynb #c81cc516
 def publish_cache(cache:str|Path, # the working cache (.jsonl)
@@ -209,18 +298,24 @@ def publish_cache(cache:str|Path, # the working cache (.jsonl)
 def main(cache:str=None, # cache file (.jsonl) to read and append to
          backend:str='llamacpp', # 'llamacpp', 'openai' or 'replay:<model id>'
          dataset:str='amazon-musical-instruments-2014', # registered dataset name
+         domain:str=None, # 'music', 'books', 'local business', 'generic' or a domain JSON file (default: the dataset's)
          retries:int=2, # extra attempts per invalid answer
-         limit:int=None, # first N items and users only
+         limit_items:int=None, # only the first N items and the users who reviewed them
          threads:int=1, # llama.cpp threads
          parallel:int=1, # llama.cpp sequences decoded together (2 threads x 4 slots: about 1.2x the prompts/s of 1 slot)
          no_users:bool=False, # items only
          publish:str=None): # write cache.jsonl.gz + summary.json into this folder at the end
     "Extract motivations for a dataset, resumably, and print the summary table."
     from lmmrec_nb.data import load
+    d = load(dataset)
+    dom = dataset_domain(d, domain)
     kw = {'n_threads': threads, 'n_parallel': parallel} if backend == 'llamacpp' else {}
     cache = cache or cache_dir('llm')/'responses.jsonl'
     llm = LLM(get_backend(backend, **kw), ResponseCache(cache))
-    t0 = time.time(); m = extract_motivations(load(dataset), llm, retries=retries, users=not no_users, limit=limit)
-    print(m.summary.to_string()); print(json.dumps({**llm.stats, 'seconds': round(time.time() - t0, 1)}))
+    print(f'{dataset}: domain {dom.name!r}, prompts {", ".join(p.id for p in prompts_for(dom))}')
+    t0 = time.time()
+    m = extract_motivations(d, llm, retries=retries, users=not no_users, limit_items=limit_items, domain=dom)
+    print(m.summary.to_string())
+    print(json.dumps({**llm.stats, 'seconds': round(time.time() - t0, 1)}))
     if publish: print('published', publish_cache(cache, publish, m.summary))
     return m

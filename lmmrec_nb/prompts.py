@@ -6,11 +6,14 @@
 from __future__ import annotations
 import hashlib, json, re
 from dataclasses import dataclass, field
+from pathlib import Path
 import jsonschema
 
 # %% auto #0
-__all__ = ['TAXONOMY', 'ITEM_PROMPT', 'USER_PROMPT', 'PROMPTS', 'answer_schema', 'Prompt', 'clean_text', 'clip', 'format_reviews',
-           'grounding', 'validate_answer']
+__all__ = ['TAXONOMY', 'DOMAINS', 'ITEM_PROMPT', 'USER_PROMPT', 'PROMPTS', 'MUSIC_WORDS', 'answer_schema', 'Prompt', 'steps',
+           'item_template', 'user_template', 'Domain', 'prompts_for', 'clean_text', 'clip', 'format_reviews',
+           'grounding', 'validate_answer', 'music_words', 'DomainError', 'domain_from_dict', 'load_domain',
+           'get_domain']
 
 # %% ../nbs/10_prompts.ipynb #b564e780
 TAXONOMY = {
@@ -57,50 +60,82 @@ class Prompt:
         return msgs + [{'role': 'user', 'content': self.template.format(**fields)}]
 
 # %% ../nbs/10_prompts.ipynb #a2188dfd
-_CATS = ', '.join(TAXONOMY)
-_STEPS = ('In "reasoning", think step by step: what need, goal or situation does each review state? Which of them recur or '
-          'are strongly supported, and which are incidental? Then give the 1 to 3 strongest motivations, each with a '
-          f'category ({_CATS}), a short label, and evidence copied from a review. End with a one-sentence summary.')
-_SYSTEM = 'You read product reviews and explain why people choose things. You answer with one JSON object only.'
+def steps(taxonomy:dict, # category -> what it means (only the names enter the prompt)
+          who:str='item'): # 'item' or 'user'
+    "The chain-of-thought instruction, naming the taxonomy's categories; a user's summary says what they look for."
+    s = ('In "reasoning", think step by step: what need, goal or situation does each review state? Which of them recur or '
+         'are strongly supported, and which are incidental? Then give the 1 to 3 strongest motivations, each with a '
+         f'category ({", ".join(taxonomy)}), a short label, and evidence copied from a review. End with a one-sentence summary.')
+    return s if who == 'item' else s.replace('one-sentence summary.', 'one-sentence summary of what this person looks for.')
 
-_ITEM_EX_USER = '''Product: a clip-on guitar tuner.
+def item_template(heading:str, # the first line's word, e.g. 'Product'
+                  taxonomy:dict): # the categories
+    "An item prompt: '{heading}: {item_desc}.', the item's reviews, then the steps."
+    return heading + ': {item_desc}.\n{reviews}\n\n' + steps(taxonomy)
+
+# %% ../nbs/10_prompts.ipynb #b70632eb
+def user_template(taxonomy:dict): # the categories
+    "A user prompt: the items they chose and why people choose them, their own reviews, then the steps."
+    return ("Items this person chose and why people usually choose them:\n{item_motivations}\nThis person's reviews:\n{reviews}\n\n"
+            + steps(taxonomy, 'user'))
+
+# %% ../nbs/10_prompts.ipynb #6f2b9c04
+@dataclass(frozen=True)
+class Domain:
+    "A domain profile: what its prompts call an item, its motivation categories, its system message and worked examples."
+    name: str           # key in `DOMAINS`; the prompt ids end with it (except music's)
+    noun: str           # what an item prompt calls an item: '{noun} {raw id}'
+    taxonomy: dict      # category -> what that reason to choose is (the names enter the prompt and the schema)
+    item_example: dict  # the item prompt's worked example: 'desc', 'reviews' (text) and 'answer' (a dict)
+    user_example: dict  # the user prompt's worked example: 'items', 'reviews' (text) and 'answer' (a dict)
+    system: str = 'You read reviews and explain why people choose things. You answer with one JSON object only.'
+    heading: str = 'Item'  # the item prompt's first word
+    user_noun: str = ''    # what a user prompt's list of items calls an item (default: `noun`)
+    @property
+    def item_word(self): return self.user_noun or self.noun  # the noun of a user prompt's item list
+
+# %% ../nbs/10_prompts.ipynb #0d7a3e96
+def prompts_for(domain:Domain): # a domain profile
+    "The (item prompt, user prompt) of a domain, with its worked examples filled in."
+    sfx = '' if domain.name == 'music' else '-' + domain.name.replace(' ', '-')  # music keeps the artifact's ids
+    schema = answer_schema(categories=tuple(domain.taxonomy))
+    it, ut = item_template(domain.heading, domain.taxonomy), user_template(domain.taxonomy)
+    ix, ux = domain.item_example, domain.user_example
+    item = Prompt('item-cot-v1' + sfx, domain.system, it, it.format(item_desc=ix['desc'], reviews=ix['reviews']),
+                  json.dumps(ix['answer']), schema)
+    user = Prompt('user-cot-v1' + sfx, domain.system, ut, ut.format(item_motivations=ux['items'], reviews=ux['reviews']),
+                  json.dumps(ux['answer']), schema)
+    return item, user
+
+# %% ../nbs/10_prompts.ipynb #8c3f51d2
+_MUSIC_ITEM_EX = {'desc': 'a clip-on guitar tuner', 'reviews': '''\
 Review 1 (5/5) "Saves my gigs": I play in a cover band and tune between songs on a dark stage. The display is bright and it clips on the headstock.
 Review 2 (4/5) "Good for the money": Cheaper than my old pedal tuner and just as accurate. The clip feels a bit flimsy.
-Review 3 (5/5) "Gift for my daughter": Bought it with her first guitar so she can tune without me.
-
-''' + _STEPS
-_ITEM_EX_ANSWER = json.dumps({
+Review 3 (5/5) "Gift for my daughter": Bought it with her first guitar so she can tune without me.''', 'answer': {
     'reasoning': 'Reviews 1 and 2 both need fast, accurate tuning; review 1 adds live use on dark stages. Price is praised once. '
                  'The gift in review 3 is incidental. The flimsy clip is a complaint, not a motivation.',
     'motivations': [{'category': 'functional', 'label': 'fast accurate tuning', 'evidence': 'just as accurate'},
                     {'category': 'occasion_context', 'label': 'tuning on a dark stage', 'evidence': 'tune between songs on a dark stage'},
                     {'category': 'price_value', 'label': 'cheaper than a pedal tuner', 'evidence': 'Cheaper than my old pedal tuner'}],
-    'summary': 'People buy it to tune quickly and accurately during live gigs, for less than a pedal tuner.'})
+    'summary': 'People buy it to tune quickly and accurately during live gigs, for less than a pedal tuner.'}}
 
-ITEM_PROMPT = Prompt('item-cot-v1', _SYSTEM,
-    'Product: {item_desc}.\n{reviews}\n\n' + _STEPS, _ITEM_EX_USER, _ITEM_EX_ANSWER)
-
-# %% ../nbs/10_prompts.ipynb #b70632eb
-_USER_STEPS = _STEPS.replace('why people choose', 'why this person chooses').replace(
-    'End with a one-sentence summary.', 'End with a one-sentence summary of what this person looks for.')
-_USER_EX_USER = '''Items this person chose and why people usually choose them:
+# %% ../nbs/10_prompts.ipynb #2a6d94be
+_MUSIC_USER_EX = {'items': '''\
 - a clip-on tuner: people buy it to tune quickly during live gigs.
-- a gig bag: people buy it to carry a guitar safely on public transport.
-This person's reviews:
+- a gig bag: people buy it to carry a guitar safely on public transport.''', 'reviews': '''\
 Review 1 (5/5) "Works on stage": I use it every weekend with my band, it is fast.
-Review 2 (4/5) "Fits on the bus": Light enough to carry to rehearsals on the bus.
-
-''' + _USER_STEPS
-_USER_EX_ANSWER = json.dumps({
+Review 2 (4/5) "Fits on the bus": Light enough to carry to rehearsals on the bus.''', 'answer': {
     'reasoning': 'Both reviews are about playing with a band: weekend shows and rehearsals. Speed on stage and easy transport '
                  'recur; nothing points to price.',
     'motivations': [{'category': 'social', 'label': 'plays in a band', 'evidence': 'every weekend with my band'},
                     {'category': 'convenience', 'label': 'gear easy to carry', 'evidence': 'Light enough to carry to rehearsals'}],
-    'summary': 'A gigging band musician who wants fast, portable gear for shows and rehearsals.'})
+    'summary': 'A gigging band musician who wants fast, portable gear for shows and rehearsals.'}}
 
-USER_PROMPT = Prompt('user-cot-v1', _SYSTEM,
-    'Items this person chose and why people usually choose them:\n{item_motivations}\nThis person\'s reviews:\n{reviews}\n\n' + _USER_STEPS,
-    _USER_EX_USER, _USER_EX_ANSWER)
+# %% ../nbs/10_prompts.ipynb #1e5b7d39
+DOMAINS = {'music': Domain('music', 'musical-instrument product', TAXONOMY, _MUSIC_ITEM_EX, _MUSIC_USER_EX,
+                           'You read product reviews and explain why people choose things. You answer with one JSON object only.',
+                           heading='Product', user_noun='product')}
+ITEM_PROMPT, USER_PROMPT = prompts_for(DOMAINS['music'])
 PROMPTS = {p.id: p for p in (ITEM_PROMPT, USER_PROMPT)}
 
 # %% ../nbs/10_prompts.ipynb #2f948ea5
@@ -121,13 +156,14 @@ def format_reviews(rows:list, # dicts with 'text', 'summary', 'rating'
                    max_reviews:int=3, # reviews kept
                    max_chars:int=600, # characters kept per review text (after the word cut)
                    max_summary_chars:int=200): # characters kept per headline
-    "Render reviews as numbered lines: `Review k (r/5) \"headline\": text...`."
+    "Render reviews as numbered lines: `Review k (r/5) \"headline\": text...` (rating, headline: where the data has them)."
     out = []
     for k, r in enumerate(rows[:max_reviews], 1):
         words = clean_text(r.get('text') or '').split()
         text = clip(' '.join(words[:max_words]) + (' ...' if len(words) > max_words else ''), max_chars)
         head = clip(clean_text(r.get('summary') or '').strip(), max_summary_chars)
-        out.append(f"Review {k} ({float(r.get('rating', 0)):.0f}/5) \"{head}\": {text}")
+        rating = f" ({float(r['rating']):.0f}/5)" if 'rating' in r else ''
+        out.append(f"Review {k}{rating}" + (f' "{head}"' if 'summary' in r else '') + f": {text}")
     return '\n'.join(out)
 
 # %% ../nbs/10_prompts.ipynb #aa04b1aa
@@ -160,3 +196,181 @@ def validate_answer(text:str, # raw model output
         if source is not None and (g := grounding(m['evidence'], source)) < min_grounding:
             return None, f'motivations[{i}].evidence {m["evidence"][:60]!r} is not grounded in the reviews ({g:.0%} of its words occur there, need {min_grounding:.0%})'
     return ans, None
+
+# %% ../nbs/10_prompts.ipynb #5f0e8a27
+_GENERIC_ITEM_EX = {'desc': 'an insulated steel water bottle', 'reviews': '''\
+Review 1 (5/5) "Cold all day": I take it on long hikes and the water is still cold in the evening. It fits the side pocket of my backpack.
+Review 2 (4/5) "Good value": Half the price of the big brand and keeps coffee hot on my commute. The lid is a bit stiff.
+Review 3 (5/5) "Bought two": Got a second one for my husband so we stop buying plastic bottles.''', 'answer': {
+    'reasoning': 'Reviews 1 and 2 both want drinks that stay cold or hot for hours; review 1 adds long hikes. Price is praised '
+                 'once. The second bottle in review 3 is incidental. The stiff lid is a complaint, not a motivation.',
+    'motivations': [{'category': 'functional', 'label': 'keeps drinks cold or hot', 'evidence': 'the water is still cold in the evening'},
+                    {'category': 'occasion_context', 'label': 'hikes and commutes', 'evidence': 'I take it on long hikes'},
+                    {'category': 'price_value', 'label': 'cheaper than the big brand', 'evidence': 'Half the price of the big brand'}],
+    'summary': 'People buy it to keep drinks cold or hot for hours on hikes and commutes, for less than the big brand.'}}
+
+# %% ../nbs/10_prompts.ipynb #9d4a6b18
+_GENERIC_USER_EX = {'items': '''\
+- an insulated bottle: people buy it to keep drinks cold on long hikes.
+- a rain jacket: people buy it to stay dry on the trail and pack light.''', 'reviews': '''\
+Review 1 (5/5) "Perfect for the trail": I use it every weekend in the mountains, and the water stays cold.
+Review 2 (4/5) "Packs small": Light enough to fold into my day pack.''', 'answer': {
+    'reasoning': 'Both reviews are about weekend hiking: cold water on the trail and a jacket that packs small. Outdoor use '
+                 'and light gear recur; nothing points to price.',
+    'motivations': [{'category': 'occasion_context', 'label': 'weekend hiking', 'evidence': 'every weekend in the mountains'},
+                    {'category': 'convenience', 'label': 'light gear that packs small', 'evidence': 'Light enough to fold into my day pack'}],
+    'summary': 'A weekend hiker who wants light, dependable gear for the trail.'}}
+
+# %% ../nbs/10_prompts.ipynb #4c8e1a70
+DOMAINS['generic'] = Domain('generic', 'item', {
+    'functional': 'a task or need the item serves',
+    'quality_durability': 'build quality, reliability, lifespan',
+    'price_value': 'cost, value for money, a cheaper substitute',
+    'convenience': 'ease of use or set-up, portability, compatibility',
+    'occasion_context': 'a situation, place or time of use',
+    'emotional': 'enjoyment, confidence, inspiration, peace of mind',
+    'social': 'other people: gifts, family, friends, children',
+    }, _GENERIC_ITEM_EX, _GENERIC_USER_EX)
+
+# %% ../nbs/10_prompts.ipynb #3b8e2f61
+_BOOKS_ITEM_EX = {'desc': 'a paperback mystery novel', 'reviews': '''\
+Review 1 (5/5) "Could not put it down": I read it on a long flight and finished it before landing. The twists kept me guessing to the last page.
+Review 2 (4/5) "Great for our book club": We picked it for book club and it gave us plenty to talk about. The ending felt rushed.
+Review 3 (5/5) "Gift for my dad": He loves detective stories, so I bought him a copy too.''', 'answer': {
+    'reasoning': 'Reviews 1 and 2 both praise a gripping plot; review 1 adds reading on a long flight, review 2 a book club '
+                 'discussion. The gift in review 3 is incidental. The rushed ending is a complaint, not a motivation.',
+    'motivations': [{'category': 'content_topic', 'label': 'gripping plot with twists', 'evidence': 'The twists kept me guessing'},
+                    {'category': 'occasion_context', 'label': 'reading on a long flight', 'evidence': 'I read it on a long flight'},
+                    {'category': 'social', 'label': 'book club discussion', 'evidence': 'it gave us plenty to talk about'}],
+    'summary': 'People choose it for a gripping, twisty plot that fills a long flight and gives a book club plenty to discuss.'}}
+
+# %% ../nbs/10_prompts.ipynb #7a2c5d90
+_BOOKS_USER_EX = {'items': '''\
+- a mystery novel: people choose it for a gripping plot that fills a long trip.
+- a guide to Lisbon: people choose it to plan a first visit.''', 'reviews': '''\
+Review 1 (5/5) "Perfect on the train": I read it on my commute and missed my stop twice.
+Review 2 (4/5) "Handy before the trip": Clear maps and short chapters I could read on the plane.''', 'answer': {
+    'reasoning': 'Both reviews are about reading while travelling: a daily commute and a flight. Absorbing reading and short, '
+                 'clear chapters recur; nothing points to price.',
+    'motivations': [{'category': 'occasion_context', 'label': 'reads while travelling', 'evidence': 'I read it on my commute'},
+                    {'category': 'writing_style', 'label': 'short clear chapters', 'evidence': 'short chapters I could read on the plane'}],
+    'summary': 'A traveller who reads on commutes and flights and wants absorbing books with short, clear chapters.'}}
+
+# %% ../nbs/10_prompts.ipynb #1b9f3d62
+DOMAINS['books'] = Domain('books', 'book', {
+    'content_topic': 'the subject, story, characters or information it offers',
+    'writing_style': 'how it is written: pace, clarity, humour, depth',
+    'learning': 'knowledge or a skill the reader wants to gain',
+    'price_value': 'cost, value for money, length for the price',
+    'convenience': 'format and ease of reading: length, print size, e-book',
+    'occasion_context': 'a situation or time of reading: travel, bedtime, a course',
+    'emotional': 'enjoyment, escape, comfort, suspense, inspiration',
+    'social': 'other people: gifts, book clubs, reading with children',
+    }, _BOOKS_ITEM_EX, _BOOKS_USER_EX,
+    'You read book reviews and explain why people choose books. You answer with one JSON object only.')
+
+# %% ../nbs/10_prompts.ipynb #6e9b1f43
+_LOCAL_ITEM_EX = {'desc': 'a neighbourhood café', 'reviews': '''\
+Review 1 (5/5) "My morning stop": I grab a latte here before work every day. The staff know my order and the line moves fast.
+Review 2 (4/5) "Good for working": Plenty of outlets and free wifi, so I spend whole afternoons on my laptop. Parking is hard to find.
+Review 3 (5/5) "Birthday treat": Brought my niece here for a slice of cake on her birthday.''', 'answer': {
+    'reasoning': 'Reviews 1 and 2 both make it part of a routine: coffee before work, afternoons of work on a laptop. Fast, '
+                 'friendly staff are praised once. The birthday in review 3 is incidental. Parking is a complaint.',
+    'motivations': [{'category': 'occasion_context', 'label': 'coffee before work', 'evidence': 'I grab a latte here before work'},
+                    {'category': 'convenience', 'label': 'a place to work on a laptop', 'evidence': 'Plenty of outlets and free wifi'},
+                    {'category': 'service', 'label': 'fast friendly staff', 'evidence': 'the line moves fast'}],
+    'summary': 'People go there for a quick coffee before work and a comfortable place to work, with fast, friendly staff.'}}
+
+# %% ../nbs/10_prompts.ipynb #2d8f4c71
+_LOCAL_USER_EX = {'items': '''\
+- a taqueria: people go there for cheap, tasty tacos late at night.
+- a pizza place: people go there for quick slices after an evening out.''', 'reviews': '''\
+Review 1 (5/5) "Open late": Still serving at 1 am when everything else is closed, and the tacos are great.
+Review 2 (4/5) "Cheap and quick": Two slices for five dollars, ready in minutes after the bars close.''', 'answer': {
+    'reasoning': 'Both reviews are about eating late at night after going out. Late opening hours and cheap, quick food '
+                 'recur; nothing points to the decor.',
+    'motivations': [{'category': 'convenience', 'label': 'open late at night', 'evidence': 'Still serving at 1 am'},
+                    {'category': 'price_value', 'label': 'cheap quick food', 'evidence': 'Two slices for five dollars'}],
+    'summary': 'A night owl who wants cheap, quick food that is still served after everything else has closed.'}}
+
+# %% ../nbs/10_prompts.ipynb #5a7c2e94
+DOMAINS['local business'] = Domain('local business', 'business', {
+    'offering': 'what it offers: food, drinks, products or services, and their quality',
+    'service': 'staff: friendliness, speed, attention, expertise',
+    'atmosphere': 'the place itself: decor, cleanliness, comfort, how busy it is',
+    'price_value': 'cost, value for money, portions, deals',
+    'convenience': 'location, opening hours, parking, waiting time, booking',
+    'occasion_context': 'a situation or time of visit: a lunch break, a date, late at night',
+    'emotional': 'enjoyment, comfort, trust, feeling welcome',
+    'social': 'other people: friends, family, children, groups, celebrations',
+    }, _LOCAL_ITEM_EX, _LOCAL_USER_EX,
+    'You read reviews of local businesses and explain why people choose them. You answer with one JSON object only.')
+
+# %% ../nbs/10_prompts.ipynb #4a7f2e58
+MUSIC_WORDS = ('music', 'musical', 'musician', 'guitar', 'band', 'tuner', 'gig', 'stage', 'song', 'instrument', 'sound',
+               'tone', 'rehearsal', 'pedal', 'headstock', 'concert', 'chord', 'drum', 'piano')
+
+def music_words(text:str): # any text, e.g. a prompt
+    "The words of `MUSIC_WORDS` (whole words, any case, plural too) that occur in `text`, sorted."
+    return sorted({m.lower() for m in re.findall(r'\b(' + '|'.join(MUSIC_WORDS) + r')s?\b', text, flags=re.I)})
+
+# %% ../nbs/10_prompts.ipynb #0e4b9d27
+class DomainError(ValueError):
+    "A domain profile is malformed; the message names its file and the problem."
+
+_FIELDS = {'name': str, 'noun': str, 'taxonomy': dict, 'item_example': dict, 'user_example': dict,
+           'system': str, 'heading': str, 'user_noun': str}  # the first five are required
+_EXAMPLE_KEYS = {'item_example': ('desc', 'reviews', 'answer'), 'user_example': ('items', 'reviews', 'answer')}
+_JSON = {dict: 'an object', list: 'an array', str: 'a string', int: 'a number', float: 'a number',
+         bool: 'true or false', type(None): 'null'}  # how JSON names a parsed value's type
+
+def _check_fields(obj:dict, types:dict, required:tuple, bad, at:str=''): # field -> type; required fields; error maker; prefix
+    "Raise `bad(message)` for the first missing, unknown or mistyped field of `obj`."
+    if miss := [k for k in required if k not in obj]: raise bad(f'{at}missing field {miss[0]!r}')
+    if extra := [k for k in obj if k not in types]: raise bad(f'{at}unknown field {extra[0]!r} (known: {", ".join(types)})')
+    for k, v in obj.items():
+        if not isinstance(v, types[k]): raise bad(f'{at}{k} must be {_JSON[types[k]]}, not {_JSON.get(type(v), type(v).__name__)}')
+
+# %% ../nbs/10_prompts.ipynb #7f3a1c58
+def _check_words(spec:dict, bad): # the fields of a domain; error maker
+    "Raise `bad(message)` for a name, noun, heading or taxonomy that a prompt or a prompt id cannot carry."
+    if not re.fullmatch(r'[a-z0-9][a-z0-9 _-]{0,39}', spec['name']):
+        raise bad(f"name {spec['name']!r}: use 1-40 lower-case letters, digits, ' ', '_' or '-'")
+    if spec['name'] in DOMAINS: raise bad(f"name {spec['name']!r} is a built-in domain; choose another")
+    if not spec['noun'].strip(): raise bad('noun is empty')
+    if not re.fullmatch(r'[A-Za-z][A-Za-z -]{0,29}', spec.get('heading', 'Item')):
+        raise bad(f"heading {spec['heading']!r}: use 1-30 letters")
+    if not spec['taxonomy']: raise bad('taxonomy is empty: give at least one category')
+    for c, v in spec['taxonomy'].items():
+        if not re.fullmatch(r'[a-z][a-z0-9_]{0,29}', c): raise bad(f'taxonomy: category {c!r}: use lower-case letters, digits and _')
+        if not isinstance(v, str): raise bad(f'taxonomy.{c} must be a string, not {_JSON.get(type(v), type(v).__name__)}')
+
+# %% ../nbs/10_prompts.ipynb #3c0a8e5b
+def domain_from_dict(spec, # the fields of `Domain`, e.g. parsed from JSON
+                     where:str='domain'): # what an error names, e.g. the file
+    "A checked `Domain`; a `DomainError` names `where` and the first problem found."
+    bad = lambda msg: DomainError(f'{where}: {msg}')
+    if not isinstance(spec, dict): raise bad(f'expected an object with the fields of Domain, not {_JSON.get(type(spec), "that")}')
+    _check_fields(spec, _FIELDS, tuple(_FIELDS)[:5], bad)
+    for k, keys in _EXAMPLE_KEYS.items(): _check_fields(spec[k], dict(zip(keys, (str, str, dict))), keys, bad, f'{k}: ')
+    _check_words(spec, bad)
+    d = Domain(**spec)
+    for p, k in zip(prompts_for(d), _EXAMPLE_KEYS):
+        if why := validate_answer(p.example_answer, p.schema, p.example_user)[1]: raise bad(f'{k}.answer: {why}')
+    return d
+
+# %% ../nbs/10_prompts.ipynb #4d9e2b63
+def load_domain(path:str|Path): # a JSON file with the fields of `Domain`
+    "A user's own domain profile, read as data (nothing in it is executed) and checked."
+    path = Path(path)
+    try: spec = json.loads(path.read_text(encoding='utf-8'))
+    except json.JSONDecodeError as e: raise DomainError(f'{path}: not JSON: {e.msg} (line {e.lineno}, column {e.colno})') from None
+    except (OSError, UnicodeDecodeError) as e: raise DomainError(f'{path}: cannot read it: {e}') from None
+    return domain_from_dict(spec, str(path))
+
+def get_domain(domain): # a `Domain`, a name in `DOMAINS`, or a domain JSON file
+    "The `Domain` that `domain` names."
+    if isinstance(domain, Domain): return domain
+    if str(domain) in DOMAINS: return DOMAINS[str(domain)]
+    if str(domain).endswith('.json') or Path(domain).is_file(): return load_domain(domain)
+    raise DomainError(f"unknown domain {domain!r}: use one of {', '.join(map(repr, DOMAINS))} or a domain JSON file")

@@ -20,7 +20,7 @@ METRICS = ('recall@20', 'ndcg@20')
 # run predates the reference forms (issue 11): its CI run in the same forms and texts keeps it checked until it is re-run.
 EXTRA_RUNS = {'e02_lmmrec': [{'DATASET': 'xrec-yelp-profiled', 'MAX_EPOCHS': 4}],
               'e03_noise': [{'FORMS': 'kit', 'TEXTS': 'combined'}]}
-DEFAULTS = {'FORMS': 'reference', 'TEXTS': 'two'}  # the experiment notebooks' defaults (tests/test_two_texts.py checks)
+DEFAULTS = {'BACKBONE': 'lightgcn', 'FORMS': 'reference', 'TEXTS': 'two'}  # the notebooks' defaults (test_two_texts.py checks the last two)
 RUNS = [(nb, {}) for nb in EXPERIMENTS] + [(nb, p) for nb in EXPERIMENTS for p in EXTRA_RUNS.get(nb.stem, [])]
 IDS = [nb.stem + ''.join(f'-{v}' for v in p.values()) for nb, p in RUNS]
 BAND_SIGMAS = 3  # the band: this many seed standard deviations of the full run at the compared epoch
@@ -106,7 +106,7 @@ def run_histories(rec):
 
 
 def made_as(nb, params):
-    "{'forms': ..., 'texts': ...}: the settings of this run that a full run must share, for those `nb` has."
+    "{'backbone': ..., 'forms': ..., 'texts': ...}: the settings of this run that a full run must share, for those `nb` has."
     src = ''.join(parameters_cells(nb)[0]['source'])
     return {k.lower(): params.get(k, v) for k, v in DEFAULTS.items() if re.search(rf'^{k} = ', src, re.M)}
 

@@ -159,7 +159,7 @@ def test_every_text_of_every_kind_is_shipped(name, tmp_path):
     assert v.shape == (len(texts), 384) and np.isfinite(v).all()
 
 
-@pytest.mark.parametrize('nb', [p for p in EXPERIMENTS if p.stem in ('e02_lmmrec', 'e03_noise')], ids=lambda p: p.stem)
+@pytest.mark.parametrize('nb', [p for p in EXPERIMENTS if p.stem in ('e02_lmmrec', 'e03_noise', 'e04_correspondence_weights')], ids=lambda p: p.stem)
 def test_experiments_default_to_the_reference_forms_and_two_texts(nb):
     src = ''.join(parameters_cells(nb)[0]['source'])
     assert re.search(r'^FORMS = "reference"  # ', src, re.M) and re.search(r'^TEXTS = "two"  # ', src, re.M), src
