@@ -19,7 +19,7 @@ setuptools.setup(
     license=licenses[cfg['license']], url=cfg['git_url'], author=cfg['author'], author_email=cfg['author_email'],
     keywords=cfg['keywords'], packages=setuptools.find_packages(include=[cfg['lib_name'], cfg['lib_name'] + '.*']),
     include_package_data=True,  # + MANIFEST.in; package_data below ships the committed artifacts even without it
-    package_data={cfg['lib_name']: ['artifacts/motivations/*', 'artifacts/text_vectors/*']},  # LLM answers + frozen text vectors
+    package_data={cfg['lib_name']: ['artifacts/motivations/*', 'artifacts/text_vectors/*', 'artifacts/own_data_example/*']},  # LLM answers + frozen text vectors
     install_requires=requirements, extras_require={'dev': dev_requirements},
     python_requires='>=' + cfg['min_python'], zip_safe=False,
     classifiers=['Development Status :: ' + statuses[int(cfg['status']) - 1], 'Intended Audience :: ' + cfg['audience'],

@@ -11,7 +11,7 @@ def test_one_item_end_to_end(tmp_path):
     from lmmrec_nb.data import load
     d = load(download=False)
     llm = LLM(LlamaCppBackend(), ResponseCache(tmp_path/'c.jsonl'))
-    m = extract_motivations(d, llm, users=False, limit=1, retries=0, progress=False)
+    m = extract_motivations(d, llm, users=False, limit_items=1, retries=0, progress=False)
     r = m.items[0]
     assert r['raw'] and json.loads(r['raw'])                       # the grammar made it parse
     assert r['status'] == 'ok' or r['reason'].startswith('motivations[')  # only a semantic rule can reject it

@@ -69,19 +69,31 @@ def build_wheel(dest):
     return whl
 
 
-def test_wheel_ships_the_artifacts_and_they_work_installed(tmp_path):
+import pytest
+
+
+@pytest.fixture(scope='module')
+def wheel(tmp_path_factory):
+    "(wheel file, the folder it is unpacked in, an environment that imports lmmrec_nb from there, a folder outside the checkout)."
+    import os, zipfile
+    tmp = tmp_path_factory.mktemp('wheel')
+    whl = build_wheel(tmp)
+    site = tmp / 'site'
+    with zipfile.ZipFile(whl) as z: z.extractall(site)
+    elsewhere = tmp / 'elsewhere'; elsewhere.mkdir()  # not the checkout: its lmmrec_nb can't be imported from here
+    env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'} | {'PYTHONPATH': str(site)}
+    return whl, site, env, elsewhere
+
+
+def test_wheel_ships_the_artifacts_and_they_work_installed(wheel):
     """A non-editable install (the wheel, unpacked) finds the committed LLM answers and the shipped text vectors by itself."""
     import json, zipfile
-    whl = build_wheel(tmp_path)
+    whl, site, env, elsewhere = wheel
     with zipfile.ZipFile(whl) as z:
         names = set(z.namelist())
         assert set(ARTIFACTS) <= names, sorted(set(ARTIFACTS) - names)
         listed = json.loads(z.read('lmmrec_nb/artifacts/text_vectors/MANIFEST.json'))
         assert listed and {f'lmmrec_nb/artifacts/text_vectors/{n}' for n in listed} <= names, sorted(listed)
-        site = tmp_path / 'site'; z.extractall(site)
-    elsewhere = tmp_path / 'elsewhere'; elsewhere.mkdir()  # not the checkout: its lmmrec_nb can't be imported from here
-    import os
-    env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'} | {'PYTHONPATH': str(site)}
     r = subprocess.run([sys.executable, '-c', INSTALLED], cwd=elsewhere, env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr[-3000:]
     out = json.loads(r.stdout.strip().splitlines()[-1])
@@ -91,6 +103,31 @@ def test_wheel_ships_the_artifacts_and_they_work_installed(tmp_path):
     assert not [m for m in out['warned_before_results'] if 'no shipped text vectors' in m], out['warned_before_results']
     # outside a checkout there are no committed full-run results: [] and a warning that says why
     assert out['results'] == [] and any(m.startswith('no full-run results to read') for m in out['warned']), out['warned']
+
+
+END_TO_END = r'''
+from lmmrec_nb.cli import explain_user, main, train
+try: main(['--help'])
+except SystemExit: pass  # --help exits after printing
+model, r, run = train('amazon-musical-instruments-2014', max_epochs=2, patience=1, progress=False)
+print(explain_user('amazon-musical-instruments-2014', 'A3VVKC910FN4EK', run, k=3).to_string())
+print('RUN', type(model).__name__, r['epochs'], run)
+'''
+
+
+def test_installed_wheel_has_the_console_script_and_runs_the_method(wheel, tmp_path):
+    """From the installed package only: the default dataset from a mirror, its motivations replayed, LMMRec for 2 epochs, one user explained."""
+    import os, zipfile
+    whl, site, env, elsewhere = wheel
+    with zipfile.ZipFile(whl) as z:
+        eps = next(z.read(n).decode() for n in z.namelist() if n.endswith('.dist-info/entry_points.txt'))
+    assert 'lmmrec-nb = lmmrec_nb.cli:main' in eps, eps
+    env = env | {'LMMREC_CACHE': str(tmp_path / 'cache')}  # nothing cached yet: data from the mirror, checked by sha256
+    r = subprocess.run([sys.executable, '-c', END_TO_END], cwd=elsewhere, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert 'usage: lmmrec-nb' in r.stdout and 'recommended because' in r.stdout, r.stdout[-2000:]
+    run = r.stdout.split('RUN ')[1].split()
+    assert run[:2] == ['LMMRec', '2'] and Path(run[2]).resolve().is_relative_to((tmp_path / 'cache').resolve()), run
 
 
 def test_shipped_vectors_absent_missing_manifest_or_file(tmp_path):
