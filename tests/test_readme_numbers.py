@@ -51,3 +51,14 @@ def test_lightgcn_table_is_the_committed_run(label, dataset):
     cells = table_after('**LightGCN at paper scale**')[label]
     assert cells[1].startswith(f'{fmt(rec.mean())} ± {fmt(rec.std())}')
     assert cells[4] == ', '.join(f"{fmt(r['recall@20'])} ({r['best_epoch']})" for r in sorted(rows, key=lambda r: r['seed']))
+
+
+def test_model_agnostic_table_is_the_committed_runs():
+    "The README's backbone table is `backbone_table` of the committed LightGCN, SGL and SimGCL runs (those that exist)."
+    from readme_tables import backbone_table
+    globs = {'LightGCN': 'e02_lmmrec_full_yelp_s*.json', 'SGL': 'e02_lmmrec_full_yelp-sgl_s*.json',
+             'SimGCL': 'e02_lmmrec_full_yelp-simgcl_s*.json'}
+    runs = {n: [r for f in full_run_results(g, 'xrec-yelp-profiled') for r in f['rows']] for n, g in globs.items()}
+    runs = {n: rows for n, rows in runs.items() if rows}
+    assert set(runs) >= {'LightGCN', 'SGL'}, sorted(runs)
+    assert backbone_table(runs) in section('**Model-agnostic?**')
