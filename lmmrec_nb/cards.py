@@ -5,12 +5,15 @@
 # %% ../nbs/03_cards.ipynb #b81ab88d
 from __future__ import annotations
 import re
+import yaml
 from pathlib import Path
 import numpy as np
 from .data import REGISTRY, SPLITS, RecData, load
 
 # %% auto #0
-__all__ = ['BEGIN', 'END', 'length_summary', 'dataset_stats', 'render_stats', 'card_status', 'update_card', 'update_cards']
+__all__ = ['BEGIN', 'END', 'SIZE_CATEGORIES', 'REQUIRED_METADATA', 'LICENSES', 'length_summary', 'dataset_stats', 'render_stats',
+           'card_status', 'update_card', 'update_cards', 'size_category', 'card_metadata', 'card_statistics',
+           'card_problems']
 
 # %% ../nbs/03_cards.ipynb #421e0a6b
 def _lengths(texts): # iterable of strings
@@ -78,3 +81,44 @@ def update_cards(folder:str='data_cards'): # folder of `<dataset>.md` cards
     "Regenerate the statistics block of every card in `folder` (run after changing a loader)."
     for p in sorted(Path(folder).glob('*.md')):
         if p.stem in REGISTRY: update_card(p); print(f'updated {p}')
+
+# %% ../nbs/03_cards.ipynb #ec553962
+SIZE_CATEGORIES = ('n<1K', '1K<n<10K', '10K<n<100K', '100K<n<1M', '1M<n<10M', '10M<n<100M', '100M<n<1B',
+                   '1B<n<10B', '10B<n<100B', '100B<n<1T', 'n>1T')  # the Hub's bins
+REQUIRED_METADATA = ('pretty_name', 'license', 'size_categories', 'source_datasets', 'tags')
+LICENSES = ('apache-2.0', 'mit', 'cc-by-4.0', 'cc-by-sa-4.0', 'cc-by-nc-4.0', 'cc-by-nc-sa-4.0', 'cc0-1.0',
+            'odc-by', 'odbl', 'other', 'unknown')  # Hub licence ids a card here may use
+
+def size_category(n:int): # rows (for a card here: interactions)
+    "The Hub's `size_categories` bin of `n`."
+    k = 0
+    while k < len(SIZE_CATEGORIES) - 1 and n >= 1000 * 10**k: k += 1
+    return SIZE_CATEGORIES[k]
+
+# %% ../nbs/03_cards.ipynb #0541208e
+def card_metadata(path:str|Path): # a card file
+    "The card's YAML metadata as a dict, read by `huggingface_hub.DatasetCard` from the local file."
+    from huggingface_hub import DatasetCard
+    return DatasetCard.load(Path(path)).data.to_dict()
+
+def card_statistics(text:str, path=''): # card text; its file, for messages
+    "The `statistics` mapping of a card's generated block."
+    body = _block(text, path).group(0).split('```yaml\n', 1)[-1].rsplit('```', 1)[0]
+    return yaml.safe_load(body).get('statistics', {})
+
+# %% ../nbs/03_cards.ipynb #9c8107e1
+def card_problems(path:str|Path): # a card file
+    "What is missing or invalid in a card's YAML metadata (empty: none)."
+    m, out = card_metadata(path), []
+    out += [f'missing {k}' for k in REQUIRED_METADATA if not m.get(k)]
+    if not isinstance(m.get('pretty_name', ''), str): out.append('pretty_name is not text')
+    if m.get('license') and m['license'] not in LICENSES: out.append(f"license {m['license']!r} is not one of {LICENSES}")
+    if m.get('license') == 'other' and not m.get('license_name'): out.append("license 'other' without a license_name")
+    for k in ('size_categories', 'source_datasets', 'tags', 'language', 'task_categories'):
+        if k in m and not (isinstance(m[k], list) and all(isinstance(x, str) for x in m[k])): out.append(f'{k} is not a list of strings')
+    sizes, sources = m.get('size_categories') or [], m.get('source_datasets') or []
+    out += [f'size category {s!r} is not one of the Hub\'s' for s in sizes if s not in SIZE_CATEGORIES]
+    out += [f'source dataset {s!r} is not original, extended or extended|<id>' for s in sources if not re.fullmatch(r'original|extended(\|\S+)?', str(s))]
+    n = card_statistics(Path(path).read_text(), path).get('interactions')
+    if isinstance(n, int) and sizes and sizes != [size_category(n)]: out.append(f'size_categories {sizes} but {n:,} interactions: {size_category(n)!r}')
+    return out

@@ -5,7 +5,7 @@
 # %% ../nbs/01_data.ipynb #2c9e8b58
 from __future__ import annotations
 import gzip, hashlib, io, json, os, pickle, shutil, urllib.request, zlib
-import _compat_pickle, csv, http.client, math, tempfile, warnings
+import _compat_pickle, contextlib, csv, http.client, math, re, tempfile, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np, pandas as pd, scipy.sparse as sp
@@ -14,10 +14,11 @@ import datasets
 from .core import atomic_write, cache_dir, mirror_dirs
 
 # %% auto #0
-__all__ = ['REGISTRY', 'DEFAULT_DATASET', 'SPLITS', 'DataError', 'DataFile', 'DatasetEntry', 'register', 'sha256_file', 'fetch',
-           'RecData', 'check_splits', 'from_pairs', 'split_per_user', 'read_amazon_reviews', 'reviews_to_recdata',
-           'load_amazon', 'read_pickle', 'read_rlmrec', 'load_rlmrec', 'read_xrec', 'load_xrec', 'read_xrec_profiled',
-           'load_xrec_profiled', 'read_movielens', 'load_movielens', 'load']
+__all__ = ['REGISTRY', 'DEFAULT_DATASET', 'SPLITS', 'RECDATA_FORMAT', 'DataError', 'DataFile', 'DatasetEntry', 'register',
+           'sha256_file', 'fetch', 'RecData', 'check_splits', 'from_pairs', 'split_per_user', 'read_amazon_reviews',
+           'reviews_to_recdata', 'load_amazon', 'read_pickle', 'read_rlmrec', 'load_rlmrec', 'read_xrec', 'load_xrec',
+           'read_xrec_profiled', 'load_xrec_profiled', 'read_movielens', 'load_movielens', 'load', 'save_recdata',
+           'load_recdata']
 
 # %% ../nbs/01_data.ipynb #6d613233
 class DataError(ValueError):
@@ -590,3 +591,98 @@ def load(name:str=DEFAULT_DATASET, # a key of `REGISTRY`
     "Fetch and load a registered dataset as `RecData`."
     folder = fetch(name, download=download)
     return globals()[REGISTRY[name].loader](folder, name=name, seed=seed)
+
+# %% ../nbs/01_data.ipynb #ce177f48
+RECDATA_FORMAT = 'lmmrec-recdata-v1'  # `format` field of recdata.json
+_KIND = re.compile(r'[A-Za-z0-9_-]{1,64}')  # a profile kind is a folder name: no separators, no dots
+
+@contextlib.contextmanager
+def _quiet():
+    "Hide `datasets`' progress bars inside the block."
+    was = datasets.is_progress_bar_enabled()
+    datasets.disable_progress_bars()
+    try: yield
+    finally:
+        if was: datasets.enable_progress_bars()
+
+def _raw_id(x): # a raw id from `user_ids` / `item_ids`
+    "A raw id as a JSON value: numpy integers become int; only str and int are allowed."
+    x = x.item() if isinstance(x, np.generic) else x
+    if isinstance(x, bool) or not isinstance(x, (str, int)): raise DataError(f"raw id {x!r} is neither a string nor an integer")
+    return x
+
+# %% ../nbs/01_data.ipynb #7d365244
+def _swap_in(tmp:Path, path:Path): # a finished temporary folder; where it goes
+    "Rename `tmp` to `path`, moving an existing `path` aside first and deleting it after."
+    old = path.with_name(f'.{path.name}.old-{os.getpid()}') if path.exists() else None
+    if old: os.replace(path, old)
+    os.replace(tmp, path)
+    if old: shutil.rmtree(old)
+
+def save_recdata(d:RecData, path:str|Path, # the dataset; the folder to write (replaced if it exists)
+                 card:str|None=None): # a dataset card's text (YAML front matter + markdown), written as README.md
+    "Write `d` as a `DatasetDict` folder of its splits, with the ids, notes, items and profiles beside it."
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent))
+    try:
+        meta = {'format': RECDATA_FORMAT, 'name': d.name, 'user_ids': [_raw_id(x) for x in d.user_ids],
+                'item_ids': [_raw_id(x) for x in d.item_ids], 'notes': d.notes, 'items': d.items is not None, 'profiles': sorted(d.profiles)}
+        if bad := [k for k in d.profiles if not _KIND.fullmatch(k)]: raise DataError(f"profile kind {bad[0]!r} is not a plain name")
+        with _quiet():
+            datasets.DatasetDict({s: d.splits[s] for s in SPLITS}).save_to_disk(str(tmp))
+            if d.items is not None: d.items.save_to_disk(str(tmp/'items'))
+            for k, p in d.profiles.items(): p.save_to_disk(str(tmp/'profiles'/k))
+        atomic_write(tmp/'recdata.json', json.dumps(meta, allow_nan=False))
+        if card is not None: atomic_write(tmp/'README.md', card)
+        _swap_in(tmp, path)
+    finally:
+        if tmp.exists(): shutil.rmtree(tmp)
+    return path
+
+# %% ../nbs/01_data.ipynb #6eba1197
+def _read_meta(p:Path): # recdata.json
+    "The checked contents of recdata.json, or a `DataError` naming it."
+    try: m = json.loads(p.read_text(encoding='utf-8'))
+    except FileNotFoundError: raise DataError(f"{p}: missing (not a folder written by save_recdata)") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e: raise DataError(f"{p}: not readable JSON ({e})") from None
+    types = {'format': str, 'name': str, 'user_ids': list, 'item_ids': list, 'notes': dict, 'items': bool, 'profiles': list}
+    if not isinstance(m, dict): raise DataError(f"{p}: expected a JSON object")
+    for k, t in types.items():
+        if not isinstance(m.get(k), t): raise DataError(f"{p}: field {k!r} is missing or not {t.__name__}")
+    if m['format'] != RECDATA_FORMAT: raise DataError(f"{p}: format {m['format']!r}, expected {RECDATA_FORMAT!r}")
+    for k in ('user_ids', 'item_ids'):
+        if not all(isinstance(x, (str, int)) and not isinstance(x, bool) for x in m[k]): raise DataError(f"{p}: {k} holds a value that is not a string or an integer")
+        if len(set(m[k])) != len(m[k]): raise DataError(f"{p}: {k} repeats an id")
+    if bad := [k for k in m['profiles'] if not isinstance(k, str) or not _KIND.fullmatch(k)]:
+        raise DataError(f"{p}: profile kind {bad[0]!r} is not a plain name")
+    return m
+
+# %% ../nbs/01_data.ipynb #de44b6d1
+def _read_ds(p:Path, dict_of:bool=False): # a folder written by `save_to_disk`; a DatasetDict's?
+    "A `Dataset` (or a `DatasetDict`, split by split) read from `p` and its arrow data validated, or a `DataError` naming it."
+    if dict_of:
+        try: names = json.loads((p/'dataset_dict.json').read_text(encoding='utf-8'))['splits']
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as e: raise DataError(f"{p/'dataset_dict.json'}: missing or not a DatasetDict's ({e})") from None
+        if not isinstance(names, list) or not all(isinstance(s, str) and _KIND.fullmatch(s) for s in names): raise DataError(f"{p/'dataset_dict.json'}: split names {names!r} are not plain names")
+        return datasets.DatasetDict({s: _read_ds(p/s) for s in names})
+    try:
+        with _quiet(): ds = datasets.Dataset.load_from_disk(str(p))
+        ds.data.validate(full=True)
+        return ds
+    except Exception as e: raise DataError(f"{p}: not a readable datasets folder ({type(e).__name__}: {e})") from None
+
+def load_recdata(path:str|Path): # a folder written by `save_recdata`
+    "Read a `RecData` back: JSON parsed and checked, arrow tables read and validated, nothing executed."
+    path = Path(path)
+    m = _read_meta(path/'recdata.json')
+    splits = _read_ds(path, dict_of=True)
+    if sorted(splits) != sorted(SPLITS): raise DataError(f"{path/'dataset_dict.json'}: splits {sorted(splits)}, expected {list(SPLITS)}")
+    items = _read_ds(path/'items') if m['items'] else None
+    profiles = {k: _read_ds(path/'profiles'/k) for k in m['profiles']}
+    d = RecData(m['name'], m['user_ids'], m['item_ids'], {s: splits[s] for s in SPLITS}, items, profiles, m['notes'])
+    try: return check_splits(d)
+    except (KeyError, ValueError, TypeError) as e: raise DataError(f"{path}: {e}") from None
+
+RecData.save_to_disk = save_recdata  # d.save_to_disk(path, card=...)
+RecData.load_from_disk = staticmethod(load_recdata)  # RecData.load_from_disk(path)

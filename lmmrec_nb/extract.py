@@ -4,23 +4,25 @@
 
 # %% ../nbs/12_extract.ipynb #1aa50aa9
 from __future__ import annotations
-import json, time, warnings
-from dataclasses import dataclass
+import dataclasses, json, shutil, tempfile, time, warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np, pandas as pd
 import datasets
 from tqdm import tqdm
 from fastcore.script import call_parse
-from .core import cache_dir
+from .core import atomic_write, cache_dir
+from .data import DataError, _quiet, _read_ds, _swap_in
 from .prompts import ITEM_PROMPT, USER_PROMPT, Prompt, Domain, get_domain, prompts_for
 from .prompts import format_reviews, validate_answer, grounding, clean_text, clip
 from .llm import LLM, Backend, ResponseCache, get_backend
 
 # %% auto #0
-__all__ = ['GEN', 'TEXT_KINDS', 'ARTIFACT', 'SMOLLM2_ID', 'MISSING', 'attempt_settings', 'dataset_domain', 'Request',
-           'item_requests', 'run_requests', 'user_requests', 'motivation_text', 'to_table', 'summary_table',
-           'item_slice', 'Motivations', 'extract_motivations', 'load_motivations', 'xrec_motivations', 'text_coverage',
-           'motivation_texts', 'publish_cache', 'main']
+__all__ = ['GEN', 'TEXT_KINDS', 'ARTIFACT', 'SMOLLM2_ID', 'MISSING', 'MOTIVATIONS_FORMAT', 'attempt_settings', 'dataset_domain',
+           'Request', 'item_requests', 'run_requests', 'user_requests', 'motivation_text', 'to_table', 'summary_table',
+           'item_slice', 'Motivations', 'extract_motivations', 'load_motivations', 'motivations_card',
+           'save_motivations', 'load_saved_motivations', 'xrec_motivations', 'text_coverage', 'motivation_texts',
+           'publish_cache', 'main']
 
 # %% ../nbs/12_extract.ipynb #9034ecc5
 GEN = {'temperature': 0.0, 'max_tokens': 400, 'repeat_penalty': 1.15}  # the first attempt
@@ -200,8 +202,9 @@ def item_slice(d, # a RecData
 # %% ../nbs/12_extract.ipynb #2e7d5a18
 @dataclass
 class Motivations:
-    "Extraction output: item and user tables (HF datasets) and the summary."
+    "Extraction output: item and user tables (HF datasets), the summary, and what produced them."
     items: datasets.Dataset; users: datasets.Dataset|None; summary: pd.DataFrame
+    meta: dict = field(default_factory=dict)  # dataset, domain, model_id, prompts (id -> hash); set by `extract_motivations`
 
 def extract_motivations(d, llm:LLM, # RecData with review text; the LLM (behind its cache)
                         retries:int=2, min_grounding:float|None=None,
@@ -221,7 +224,8 @@ def extract_motivations(d, llm:LLM, # RecData with review text; the LLM (behind 
     kw = dict(retries=retries, min_grounding=min_grounding, progress=progress, only_cached=only_cached)
     ires = run_requests(llm, item_requests(d, prompt=ip, domain=dom, items=items), ip, desc='items', **kw)
     ures = run_requests(llm, user_requests(d, ires, prompt=up, domain=dom, users=who), up, desc='users', **kw) if users else []
-    return Motivations(to_table(ires), to_table(ures) if ures else None, summary_table(ires + ures))
+    meta = {'dataset': d.name, 'domain': dom.name, 'model_id': llm.backend.model_id, 'prompts': {ip.id: ip.hash, up.id: up.hash}}
+    return Motivations(to_table(ires), to_table(ures) if ures else None, summary_table(ires + ures), meta)
 
 # %% ../nbs/12_extract.ipynb #76ec6b65
 ARTIFACT = Path(__file__).resolve().parent/'artifacts'/'motivations' if '__file__' in globals() else Path('../lmmrec_nb/artifacts/motivations').resolve()
@@ -238,6 +242,61 @@ def load_motivations(d=None, # RecData (default: the default dataset)
     if missing not in MISSING: raise ValueError(f'missing must be one of {MISSING}, got {missing!r}')
     llm = LLM(get_backend(f'replay:{model_id}'), ResponseCache(cache or ARTIFACT/'cache.jsonl.gz', 'replay'))
     return extract_motivations(d or load(), llm, only_cached=missing == 'skip', **kw)
+
+# %% ../nbs/12_extract.ipynb #19929c32
+MOTIVATIONS_FORMAT = 'lmmrec-motivations-v1'  # `format` field of metadata.json
+
+def motivations_card(m:Motivations, # the tables, with `meta`
+                     body:str=''): # markdown after the front matter (e.g. the artifact's CARD.md)
+    "A dataset card (YAML front matter from `m.meta`, then `body`) for an exported motivations folder."
+    from huggingface_hub import DatasetCard, DatasetCardData
+    from lmmrec_nb.cards import size_category
+    n = len(m.items) + (len(m.users) if m.users is not None else 0)
+    data = DatasetCardData(pretty_name=f"Motivations of {m.meta.get('dataset', 'a dataset')} by {m.meta.get('model_id', 'an LLM')}",
+                           license='other', license_name='same-terms-as-source-dataset', language=['en'],
+                           size_categories=[size_category(n)],
+                           source_datasets=['extended'], tags=['recommendation', 'llm-generated', 'lmmrec'],
+                           lmmrec_motivations={k: v for k, v in m.meta.items() if k != 'format'})
+    return str(DatasetCard(f'---\n{data.to_yaml()}\n---\n\n{body}'))
+
+# %% ../nbs/12_extract.ipynb #27497506
+def save_motivations(m:Motivations, path:str|Path, # the tables; the folder to write (replaced if it exists)
+                     card:str|None=None): # the card's markdown body (default: a line naming the dataset and model)
+    "Write the tables as a `DatasetDict`, the metadata and summary as metadata.json, and a README.md card."
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta = {'format': MOTIVATIONS_FORMAT, **m.meta}
+    tables = {'items': m.items} | ({'users': m.users} if m.users is not None else {})
+    flat = lambda t: t.flatten_indices() if t._indices is not None else t  # a `select`ed table: only its rows
+    info = lambda t: dataclasses.replace(t.info, description=json.dumps(meta))
+    tmp = Path(tempfile.mkdtemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent))
+    try:
+        with _quiet(): datasets.DatasetDict({k: datasets.Dataset(flat(t).data, info=info(t)) for k, t in tables.items()}).save_to_disk(str(tmp))
+        summary = m.summary.reset_index().to_dict('records')  # native floats: json keeps every digit
+        atomic_write(tmp/'metadata.json', json.dumps(meta | {'summary': summary}, indent=1))
+        atomic_write(tmp/'README.md', motivations_card(m, card or f"Motivations extracted from {meta.get('dataset')} by lmmrec_nb.\n"))
+        _swap_in(tmp, path)
+    finally:
+        if tmp.exists(): shutil.rmtree(tmp)
+    return path
+
+# %% ../nbs/12_extract.ipynb #5d791764
+def load_saved_motivations(path:str|Path): # a folder written by `save_motivations`
+    "Read exported motivations back: metadata.json parsed and checked, tables read and validated, nothing executed."
+    path = Path(path); p = path/'metadata.json'
+    try: meta = json.loads(p.read_text(encoding='utf-8'))
+    except FileNotFoundError: raise DataError(f"{p}: missing (not a folder written by save_motivations)") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e: raise DataError(f"{p}: not readable JSON ({e})") from None
+    if not isinstance(meta, dict) or meta.get('format') != MOTIVATIONS_FORMAT: raise DataError(f"{p}: not {MOTIVATIONS_FORMAT} metadata")
+    summary = meta.pop('summary', None)
+    if not isinstance(summary, list) or not all(isinstance(r, dict) and isinstance(r.get('kind'), str) for r in summary):
+        raise DataError(f"{p}: 'summary' is not a list of rows with a 'kind'")
+    dd = _read_ds(path, dict_of=True)
+    if 'items' not in dd or not set(dd) <= {'items', 'users'}: raise DataError(f"{path/'dataset_dict.json'}: tables {sorted(dd)}, expected items (+ users)")
+    return Motivations(dd['items'], dd.get('users'), pd.DataFrame(summary).set_index('kind'), meta)
+
+Motivations.save_to_disk = save_motivations  # m.save_to_disk(path)
+Motivations.load_from_disk = staticmethod(load_saved_motivations)  # Motivations.load_from_disk(path)
 
 # %% ../nbs/12_extract.ipynb #5d603690
 def xrec_motivations(d): # RecData of 'xrec-yelp' (with .profiles)
