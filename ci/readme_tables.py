@@ -1,6 +1,7 @@
 """Print the README's result tables of an e02 full run from its committed files (the tables are pasted, never typed).
 
 Usage: python ci/readme_tables.py 'e02_lmmrec_full_yelp_s*.json' xrec-yelp-profiled [--per-seed]
+       python ci/readme_tables.py ci/results/bench_scale.json --scale      (the "Scaling out" cost table)
        python ci/readme_tables.py 'LightGCN=e02_lmmrec_full_yelp_s*.json,SGL=e02_lmmrec_full_yelp-sgl_s*.json' xrec-yelp-profiled --backbones
 Prints the variant table (mean ± population std over seeds, change vs the backbone, seeds above it, best epochs,
 and s / epoch or the per-seed Recall@20) and the paired table (`lmmrec_nb.eval.paired_comparison`: mean
@@ -68,13 +69,34 @@ def backbone_table(runs):
     return '\n'.join(head + out)
 
 
+def scale_table(summary:dict):
+    "The cost-growth table of `ci/bench_scale.py`'s JSON: one row per size and model, then the fitted exponents."
+    out = ['| interactions | users | items | model | s / batch | s / epoch (batches × s / batch) | full ranking, all users, s | peak RSS, MiB |',
+           '|---|---|---|---|---|---|---|---|']
+    for r in summary['rows']:
+        if r.get('timed_out'):
+            out.append(row(f"{r['R']:,}", '', '', r['model'], f"over {r['timed_out']} s: not feasible here", '', '', ''))
+            continue
+        out.append(row(f"{r['R']:,}", f"{r['users']:,}", f"{r['items']:,}", r['model'], f"{r['batch_s']:.3g}",
+                       f"{r['epoch_s']:,.1f}", f"{r['eval_all_users_s']:,.1f}", f"{r['peak_rss_mib']:,.0f}"))
+    fits = {k[:-len('_exponent')].replace('_', ' ', 1): v for k, v in summary.items() if k.endswith('_exponent')}
+    sizes = {m: sum(r['model'] == m and not r.get('timed_out') for r in summary['rows']) for m in ('lightgcn', 'lmmrec')}
+    out += ['', f"growth exponents k in cost ~ R^k (least squares on log-log; LightGCN from {sizes['lightgcn']} sizes, "
+            f"LMMRec from {sizes['lmmrec']}): " + ', '.join(f'{k} {v:.1f}' for k, v in fits.items())]
+    return '\n'.join(out)
+
+
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('pattern', help="glob of result files; with --backbones, one glob per backbone: 'name=glob,name=glob'")
-    ap.add_argument('dataset'); ap.add_argument('--per-seed', action='store_true')
+    ap.add_argument('dataset', nargs='?'); ap.add_argument('--per-seed', action='store_true')
     ap.add_argument('--backbones', action='store_true', help='the model-agnostic table: one row per backbone')
+    ap.add_argument('--scale', action='store_true', help="pattern is ci/bench_scale.py's JSON: the cost-growth table")
     a = ap.parse_args()
-    if a.backbones:
+    if a.scale:
+        import json
+        print(scale_table(json.load(open(a.pattern))))
+    elif a.backbones:
         globs = dict(x.split('=', 1) for x in a.pattern.split(','))
         print(backbone_table({n: [r for f in full_run_results(g, a.dataset) for r in f['rows']] for n, g in globs.items()}))
     else: print(tables([r for f in full_run_results(a.pattern, a.dataset) for r in f['rows']], a.per_seed))

@@ -62,3 +62,11 @@ def test_model_agnostic_table_is_the_committed_runs():
     runs = {n: rows for n, rows in runs.items() if rows}
     assert set(runs) >= {'LightGCN', 'SGL'}, sorted(runs)
     assert backbone_table(runs) in section('**Model-agnostic?**')
+
+
+def test_scale_table_is_the_committed_benchmark():
+    "The README's cost-growth table is `scale_table` of ci/results/bench_scale.json (the benchmark's own output)."
+    import json
+    from readme_tables import scale_table
+    summary = json.loads((ROOT / 'ci' / 'results' / 'bench_scale.json').read_text())
+    assert scale_table(summary) in section('**How cost grows**')
