@@ -69,6 +69,7 @@ class Embeds:
     views: list = field(default_factory=list)  # [(user, item), ...] extra views (SGL, SimGCL)
     layers: list|None = None  # [E0..EL] of the propagation behind user / item (a wrapper may reuse them)
 
+# %% ../nbs/21_backbones.ipynb #cec0e075
 class Backbone(nn.Module):
     "Embedding tables on the training graph; subclasses choose the graph, the layer combination and the loss."
     name, self_loop, hparams = 'base', False, {}
@@ -91,47 +92,43 @@ class Backbone(nn.Module):
         self.item_emb = nn.Parameter(nn.init.xavier_uniform_(torch.empty(d.n_items, dim, device=self.device)))
         self.gen = torch.Generator(self.device).manual_seed(seed); self._cache = None
 
-# %% ../nbs/21_backbones.ipynb #cec0e075
-def _layers(self:Backbone, keep_rate:float=1.0, perturb=None):
-    "All layers [E0..EL] of the graph, with edges kept at `keep_rate` and optional per-layer noise."
-    x0 = torch.cat([self.user_emb, self.item_emb])
-    if self.impl == 'dgl': return lightgcn_layers(x0, self.hp['n_layers'], g=self.g, w=edge_weights(self.g, keep_rate, self.gen), perturb=perturb)
-    return lightgcn_layers(x0, self.hp['n_layers'], A=self.adj.pair(edge_weights(self.adj, keep_rate, self.gen)), perturb=perturb)
+    def layers(self, keep_rate:float=1.0, perturb=None): # as in `forward`
+        "All layers [E0..EL] of the graph, with edges kept at `keep_rate` and optional per-layer noise."
+        x0 = torch.cat([self.user_emb, self.item_emb])
+        if self.impl == 'dgl':
+            return lightgcn_layers(x0, self.hp['n_layers'], g=self.g, w=edge_weights(self.g, keep_rate, self.gen), perturb=perturb)
+        A = self.adj.pair(edge_weights(self.adj, keep_rate, self.gen))
+        return lightgcn_layers(x0, self.hp['n_layers'], A=A, perturb=perturb)
 
-def _combine(self:Backbone, layers:list): return torch.stack(layers).sum(0)
+    def combine(self, layers:list): return torch.stack(layers).sum(0)  # [E0..EL] -> final rows
 
-def _forward(self:Backbone, keep_rate:float=1.0, # probability of keeping each edge (1: the full graph)
-             perturb=None): # optional callable applied to each propagated layer
-    "Final (users, items) embeddings."
-    e = self.encode(keep_rate, perturb)
-    return e.user, e.item
+    def encode(self, keep_rate:float=1.0, perturb=None): # as in `forward`
+        "`Embeds` of one propagation, keeping its layers."
+        L = self.layers(keep_rate, perturb); e = self.combine(L)
+        return Embeds(e[:self.n_users], e[self.n_users:], layers=L)
 
-def _encode(self:Backbone, keep_rate:float=1.0, perturb=None): # as in `forward`
-    "`Embeds` of one propagation, keeping its layers."
-    L = self.layers(keep_rate, perturb); e = self.combine(L)
-    return Embeds(e[:self.n_users], e[self.n_users:], layers=L)
+    def forward(self, keep_rate:float=1.0, # probability of keeping each edge (1: the full graph)
+                perturb=None): # optional callable applied to each propagated layer
+        "Final (users, items) embeddings."
+        e = self.encode(keep_rate, perturb)
+        return e.user, e.item
 
-Backbone.layers, Backbone.combine, Backbone.forward, Backbone.encode = _layers, _combine, _forward, _encode
+    def train(self, mode:bool=True):
+        self._cache = None  # embeddings change once training resumes
+        return nn.Module.train(self, mode)
 
-# %% ../nbs/21_backbones.ipynb #7cc4f528
-def _train(self:Backbone, mode:bool=True):
-    self._cache = None  # embeddings change once training resumes
-    return nn.Module.train(self, mode)
-
-@torch.no_grad()
-def _score(self:Backbone, users:torch.Tensor): # [B] user ids
-    "Full-ranking scores [B, n_items] (dot products of final embeddings; cached in eval mode)."
-    users = torch.as_tensor(users, device=self.device)
-    if users.numel() and (users.min() < 0 or users.max() >= self.n_users):
-        raise IndexError(f"{self.name}: user ids must be in 0..{self.n_users-1}, got {users.min().item()}..{users.max().item()}")
-    if not self.has_train[users].all():
-        bad = users[~self.has_train[users]][:3].tolist()
-        raise ValueError(f"{self.name}: user(s) {bad} have no training interactions, so the model cannot rank items for them")
-    cache = self._cache if self._cache is not None else self.forward()
-    if not self.training: self._cache = cache
-    return cache[0][users] @ cache[1].T
-
-Backbone.train, Backbone.score = _train, _score
+    @torch.no_grad()
+    def score(self, users:torch.Tensor): # [B] user ids
+        "Full-ranking scores [B, n_items] (dot products of final embeddings; cached in eval mode)."
+        users = torch.as_tensor(users, device=self.device)
+        if users.numel() and (users.min() < 0 or users.max() >= self.n_users):
+            raise IndexError(f"{self.name}: user ids must be in 0..{self.n_users-1}, got {users.min().item()}..{users.max().item()}")
+        if not self.has_train[users].all():
+            bad = users[~self.has_train[users]][:3].tolist()
+            raise ValueError(f"{self.name}: user(s) {bad} have no training interactions, so the model cannot rank items for them")
+        cache = self._cache if self._cache is not None else self.forward()
+        if not self.training: self._cache = cache
+        return cache[0][users] @ cache[1].T
 
 # %% ../nbs/21_backbones.ipynb #17780353
 class LightGCN(Backbone):

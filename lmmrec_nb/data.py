@@ -184,6 +184,13 @@ class RecData:
         "Binary users x items `scipy.sparse.csr_matrix` of a split."
         u, i = self.pairs(split)
         return sp.csr_matrix((np.ones(len(u), np.float32), (u, i)), shape=(self.n_users, self.n_items))
+    def save_to_disk(self, path:str|Path, card:str|None=None): # folder to write (replaced); a dataset card's text
+        "Write a `DatasetDict` folder of the splits with the ids, notes, items and profiles beside it (`save_recdata`)."
+        return save_recdata(self, path, card)
+    @staticmethod
+    def load_from_disk(path:str|Path): # a folder written by `save_to_disk`
+        "Load a folder written by `save_to_disk`, checking it (`load_recdata`)."
+        return load_recdata(path)
     def __repr__(self):
         n = {s: len(self.splits[s]) for s in SPLITS}
         return f'RecData({self.name!r}: {self.n_users:,} users, {self.n_items:,} items, ' + ', '.join(f'{s} {v:,}' for s, v in n.items()) + ')'
@@ -683,6 +690,3 @@ def load_recdata(path:str|Path): # a folder written by `save_recdata`
     d = RecData(m['name'], m['user_ids'], m['item_ids'], {s: splits[s] for s in SPLITS}, items, profiles, m['notes'])
     try: return check_splits(d)
     except (KeyError, ValueError, TypeError) as e: raise DataError(f"{path}: {e}") from None
-
-RecData.save_to_disk = save_recdata  # d.save_to_disk(path, card=...)
-RecData.load_from_disk = staticmethod(load_recdata)  # RecData.load_from_disk(path)
