@@ -13,7 +13,7 @@ export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 unset MPLBACKEND  # env.sh sets Agg for scripts; in a kernel the notebook's `%matplotlib inline` draws the figures
 
 # Notebooks that keep their outputs, in the order they are refreshed. Add chapters here as they start keeping theirs.
-NOTEBOOKS=(index 00_core 01_data 02_eval 03_cards 10_prompts 11_llm 12_extract 20_graph 21_backbones 22_train 30_text_encoder 31_losses 32_lmmrec 40_cli)
+NOTEBOOKS=(index 00_core 01_data 02_eval 03_cards 10_prompts 11_llm 12_extract 20_graph 21_backbones 22_train 23_distributed 30_text_encoder 31_losses 32_lmmrec 40_cli)
 [ $# -gt 0 ] && NOTEBOOKS=("$@")
 
 for nb in "${NOTEBOOKS[@]}"; do

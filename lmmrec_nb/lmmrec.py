@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, fields, replace
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from .backbones import SGL, Backbone
 from .data import RecData
+from .distributed import gather_ids, sharded
 from .losses import (con_alignment, correspondence, ema_update, l2_reg, make_teacher, pairwise_alignment,
                               reference_correspondence, summed_alignment, translation_alignment)
 from .text_encoder import Projector
@@ -222,14 +223,17 @@ class LMMRec(nn.Module):
         "The 'sum/B' form of kd / pair: each group's distinct rows once, weighted by their counts (`summed_alignment`)."
         groups = [torch.unique(g, return_counts=True) for g in rows]
         users = torch.nonzero(has[:self.backbone.n_users]).flatten() if self.forms.user_candidates == 'all' else None
-        if Z is None:  # project only the rows this step reads: its distinct nodes (and every user with text)
-            need = torch.unique(torch.cat([i for i, _ in groups] + ([] if users is None else [users])))
+        cand = [users, None, None]  # candidate ids per group (None: the group's own rows)
+        if sharded(): cand = [c if c is not None else gather_ids(g) for c, g in zip(cand, rows)]  # every rank's rows
+        if Z is None:  # project only the rows this step reads: its distinct nodes (and every candidate)
+            need = torch.unique(torch.cat([i for i, _ in groups] + [c for c in cand if c is not None]))
             at = torch.full((len(S),), -1, dtype=torch.long, device=S.device)
             at[need] = torch.arange(len(need), device=S.device)
             Zn = proj(S.index_select(0, need)); text = lambda ids: Zn.index_select(0, at[ids])
         else: text = lambda ids: Z.index_select(0, ids)
+        cands = None if all(c is None for c in cand) else tuple(None if c is None else text(c) for c in cand)
         return summed_alignment(tuple(V.index_select(0, i) for i, _ in groups), tuple(text(i) for i, _ in groups),
-                                tuple(n for _, n in groups), tau, None if users is None else (text(users), None, None), B)
+                                tuple(n for _, n in groups), tau, cands, B)
 
     def kd_loss(self, e:torch.Tensor, rows:list, B:int): # final embeddings; `text_rows` ('prf'); batch size
         "RLMRec-Con between final embeddings and P_kd's projection of the profile text (unweighted)."
@@ -265,6 +269,15 @@ class LMMRec(nn.Module):
         ks = [k for k in range(len(rows)) if len(rows[k])]
         if not ks: return ev[0].new_zeros(())
         return sum(correspondence(z[k], self.teacher(S[rows[k]]), ev[k], alpha) for k in ks) / len(ks)
+
+    def replicated(self):
+        "Loss parts computed over all nodes, alike on every rank of a data-parallel run (`lmmrec_nb.distributed`)."
+        f = self.forms
+        if f.reduction != 'sum/B' or f.dedup or f.ta_nodes != 'all' or f.itc_form != 'reference':
+            raise ValueError("a data-parallel run splits LMMRec's loss exactly in the reference forms only (sum/B, "
+                             f"dedup=False, ta_nodes='all', itc_form='reference'), got {f.reduction!r}, "
+                             f"dedup={f.dedup}, {f.ta_nodes!r}, {f.itc_form!r}")
+        return ('reg', 'ta', 'itc')
 
     def extra_reg(self):
         "The reference's L2 on every parameter outside the backbone (projectors, teacher, prototypes), times `reg`."

@@ -57,16 +57,19 @@ def train_epoch(model:Backbone, opt:torch.optim.Optimizer, # backbone and its op
                 pairs:tuple, # (users, items) LongTensors on the model's device
                 sampler:NegativeSampler, rng:np.random.Generator, # negatives and shuffling
                 batch_size:int=4096, epoch:int=0, # batch size; epoch (for messages)
-                loss_fn=None): # stands in for `model.loss` (e.g. compiled); default: `model.loss`
+                loss_fn=None, # stands in for `model.loss` (e.g. compiled); default: `model.loss`
+                dist=None): # one rank of a data-parallel run (`lmmrec_nb.distributed.DistConfig`); None: alone
     "One epoch of BPR batches, each after the model's `before_step` hook if it has one; return each loss part's mean."
     model.train(); dev = pairs[0].device; loss_fn = loss_fn or model.loss
     neg = torch.as_tensor(sampler(rng), device=dev); perm = torch.as_tensor(rng.permutation(len(neg)), device=dev)
     sums, before_step = {}, getattr(model, 'before_step', None)  # a model's step hook (LMMRec: the teacher's EMA)
     for b, idx in enumerate(perm.split(batch_size)):
         if before_step is not None: before_step()  # once per batch, before the loss
-        total, parts = loss_fn((pairs[0][idx], pairs[1][idx], neg[idx]))
+        batch = (pairs[0][idx], pairs[1][idx], neg[idx])
+        total, parts = loss_fn(batch) if dist is None else dist.loss(model, loss_fn, batch)  # a rank: its slice's share
         opt.zero_grad(set_to_none=True)
         total.backward()
+        if dist is not None: total, parts = dist.reduce(model, total, parts)  # summed over ranks: the whole batch's
         _check_finite(model, total, parts, epoch, b)
         opt.step()
         for k, v in parts.items(): sums[k] = sums.get(k, 0.0) + v.detach()
@@ -145,31 +148,36 @@ def _validate(model, d, cfg, split='val'):
 
 def _clone(sd): return {k: v.detach().clone() for k, v in sd.items()}
 
+def _on_lead(dist, f): return f() if dist is None else dist.broadcast(f() if dist.rank == 0 else None)  # rank 0's f()
+
 def fit(model:Backbone, # a backbone built on `d` (e.g. `make_backbone`)
         d:RecData, # dataset with train / val / test splits
-        cfg:TrainConfig|None=None): # settings (default: `TrainConfig()`)
+        cfg:TrainConfig|None=None, # settings (default: `TrainConfig()`)
+        dist=None): # one rank of a data-parallel run (`lmmrec_nb.distributed.DistConfig`); None: one process
     "Train with BPR to early stopping on validation; return history, best epoch, validation and test metrics."
     cfg = cfg or TrainConfig(); dev = resolve_device(cfg.device)
     names = [f'{m}@{k}' for k in check_ks(cfg.ks) for m in ('recall', 'ndcg')]
     if cfg.metric not in names: raise ValueError(f"metric {cfg.metric!r} is not reported with ks={tuple(cfg.ks)}; choose one of {names}")
     if model.device != dev: raise ValueError(f"model is on {model.device} but cfg.device is {dev}")
     u, i = d.pairs('train'); sampler = NegativeSampler(u, i, d.n_users, d.n_items)
+    if dist is not None: dist.start(model, len(u), cfg.batch_size)  # the loss splits, the replicas agree
+    lead = dist is None or dist.rank == 0  # the one process that writes checkpoints and shows progress
     pairs = (torch.as_tensor(u, device=dev), torch.as_tensor(i, device=dev))
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr); rng = np.random.default_rng(cfg.seed)
     loss_fn = torch.compile(model.loss, dynamic=True) if cfg.compile else None
     st = dict(epoch=0, history=[], best=None, bad=0, done=False, wall_s=0.0)
     fp = run_fingerprint(model, d, cfg)
     if cfg.ckpt:
-        for tmp in stale_temporaries(cfg.ckpt): tmp.unlink()  # left by a process killed mid-write
+        for tmp in stale_temporaries(cfg.ckpt) if lead else (): tmp.unlink()  # left by a process killed mid-write
         if cfg.resume and Path(cfg.ckpt).exists(): st = load_checkpoint(cfg.ckpt, model, opt, rng, fp)
     t0, ran = time.perf_counter() - st['wall_s'], 0
-    bar = tqdm(range(st['epoch'], cfg.max_epochs), disable=not cfg.progress or st['done'], desc=model.name, leave=False)
+    bar = tqdm(range(st['epoch'], cfg.max_epochs), disable=not cfg.progress or st['done'] or not lead, desc=model.name, leave=False)
     for ep in bar:
         if st['done']: break
-        te = time.perf_counter(); parts = train_epoch(model, opt, pairs, sampler, rng, cfg.batch_size, ep, loss_fn)
+        te = time.perf_counter(); parts = train_epoch(model, opt, pairs, sampler, rng, cfg.batch_size, ep, loss_fn, dist)
         ran += 1; st['epoch'] = ep + 1
         if ep % cfg.eval_every == 0 or ep + 1 == cfg.max_epochs:
-            train_s = time.perf_counter() - te; val = _validate(model, d, cfg)
+            train_s = time.perf_counter() - te; val = _on_lead(dist, lambda: _validate(model, d, cfg))
             if st['best'] is None or val[cfg.metric] > st['best']['val'][cfg.metric]:
                 st['best'], st['bad'] = dict(epoch=ep, val=val, state=_clone(model.state_dict())), 0
             else: st['bad'] += 1
@@ -177,11 +185,11 @@ def fit(model:Backbone, # a backbone built on `d` (e.g. `make_backbone`)
             st['wall_s'] = time.perf_counter() - t0
             st['history'].append(dict(epoch=ep, **parts, **{f'val_{k}': v for k, v in val.items()}, train_s=train_s, wall_s=st['wall_s']))
             bar.set_postfix(loss=f"{sum(parts.values()):.4f}", val=f"{val[cfg.metric]:.4f}", best=st['best']['epoch'])
-            if cfg.ckpt: save_checkpoint(cfg.ckpt, model, opt, rng, st, fp)
+            if cfg.ckpt and lead: save_checkpoint(cfg.ckpt, model, opt, rng, st, fp)
         if cfg.stop_after is not None and ran >= cfg.stop_after and not st['done'] and st['epoch'] < cfg.max_epochs:
             raise Interrupted(f"stopped after {ran} epoch(s) at epoch {ep} (stop_after); resume from {cfg.ckpt}")
     model.load_state_dict(st['best']['state'])
-    test = _validate(model, d, cfg, 'test')
+    test = _on_lead(dist, lambda: _validate(model, d, cfg, 'test'))
     return dict(backbone=model.name, hp=model.hp, seed=cfg.seed, best_epoch=st['best']['epoch'], epochs=st['epoch'],
                 val=st['best']['val'], test=test, history=st['history'], wall_s=time.perf_counter() - t0)
 
