@@ -9,10 +9,12 @@ from pathlib import Path
 import pandas as pd
 from .core import atomic_write, cache_dir
 from .data import REGISTRY, DataError, RecData, _read_csv, load, read_amazon_reviews, reviews_to_recdata, sha256_file
+from .llm import LLMError, merge_caches
 
 # %% auto #0
 __all__ = ['FORMATS', 'detect_format', 'read_reviews_csv', 'registry_file', 'own_datasets', 'add_dataset', 'load_dataset',
-           'report', 'dataset_dir', 'domain_of', 'extract', 'texts_of', 'build_model', 'train', 'explain_user', 'main']
+           'report', 'dataset_dir', 'domain_of', 'shard_cache', 'extract', 'texts_of', 'build_model', 'train',
+           'explain_user', 'main']
 
 # %% ../nbs/40_cli.ipynb #ba011921
 FORMATS = {'amazon': 'Amazon reviews as JSON lines (.json or .json.gz; the 2014 and 2018 5-core files)',
@@ -118,19 +120,30 @@ def domain_of(name:str): # a dataset name
     return reg[name]['domain']
 
 # %% ../nbs/40_cli.ipynb #ed069ff8
+def shard_cache(name:str, shard:tuple|str|None): # a dataset name; (i, n), 'i/n' or None
+    "The cache file a job writes: the dataset's `responses.jsonl`, or `responses.shard-i-of-n.jsonl` beside it."
+    from lmmrec_nb.extract import parse_shard
+    s = parse_shard(shard)
+    return dataset_dir(name)/('responses.jsonl' if s is None else f'responses.shard-{s[0]}-of-{s[1]}.jsonl')
+
 def extract(name:str, # a dataset name
-            backend:str='llamacpp', # 'llamacpp' (offline SmolLM2), 'openai' (any compatible server)
+            backend:str='llamacpp', # 'llamacpp' (offline SmolLM2), 'openai' (any compatible server, or several)
             limit_items:int|None=None, # only this many items, then the users who reviewed them
             retries:int=2, progress:bool=True, # extra attempts per invalid answer; progress bars
+            shard:tuple|str|None=None, # 'i/n': this job's shard, into its own cache, reading the merged one too
+            users:bool=True, # also the users (a sharded run: after the item shards were merged)
             **backend_kw): # the backend's options: n_threads, n_parallel (llamacpp); base_url, model (openai)
-    "Extract motivations for a dataset, resumably, into its folder; return the `Motivations`."
-    from lmmrec_nb.extract import extract_motivations
+    "Extract motivations for a dataset (or one shard of it), resumably, into its folder; return the `Motivations`."
+    from lmmrec_nb.extract import extract_motivations, parse_shard
     from lmmrec_nb.llm import LLM, ResponseCache, get_backend
-    d, out = load_dataset(name), dataset_dir(name)
-    llm = LLM(get_backend(backend, **backend_kw), ResponseCache(out/'responses.jsonl'))
+    shard = parse_shard(shard)  # a malformed shard fails before anything is read
+    d, out, own = load_dataset(name), dataset_dir(name), shard_cache(name, shard)
+    merged = [out/'responses.jsonl'] if own != out/'responses.jsonl' and (out/'responses.jsonl').exists() else []
+    llm = LLM(get_backend(backend, **backend_kw), ResponseCache(own, also=merged))
     info = dict(backend=backend, model_id=llm.backend.model_id, domain=str(domain_of(name)))
     atomic_write(out/'extraction.json', json.dumps(info, indent=1))  # before the first answer: train can replay any
-    return extract_motivations(d, llm, retries=retries, limit_items=limit_items, domain=info['domain'], progress=progress)
+    return extract_motivations(d, llm, retries=retries, limit_items=limit_items, domain=info['domain'], progress=progress,
+                               shard=shard, users=users)
 
 # %% ../nbs/40_cli.ipynb #31bd9621
 def texts_of(name:str, d:RecData, kind:str): # dataset name, its data; 'combined', 'summary' or 'motivations'
@@ -208,7 +221,7 @@ def explain_user(name:str, user:str, # dataset; the user's raw id
 
 # %% ../nbs/40_cli.ipynb #f57c8560
 def _parser():
-    "(parser, its sub-parsers) of the `lmmrec-nb` command line: data add / list and extract (train, explain: `_more_args`)."
+    "(parser, its sub-parsers) of the `lmmrec-nb` command line: data add / list, extract (the rest: `_more_args`)."
     p = argparse.ArgumentParser(prog='lmmrec-nb', description='LMMRec on your own reviews: add a review file, extract '
                                 'motivations with an LLM, train, explain. Files live under $LMMREC_CACHE.')
     sub = p.add_subparsers(dest='cmd', required=True)
@@ -224,19 +237,26 @@ def _parser():
     e = sub.add_parser('extract', help='LLM motivations: items first, then the users who reviewed them (resumable)')
     e.add_argument('dataset', help='a registered dataset or one you added')
     e.add_argument('--backend', default='llamacpp', choices=['llamacpp', 'openai'], help='offline SmolLM2 or any OpenAI-compatible server')
-    e.add_argument('--base-url', help='openai: the server, e.g. http://127.0.0.1:8000/v1 (or $LMMREC_LLM_BASE_URL)')
+    e.add_argument('--base-url', help='openai: the server, e.g. http://127.0.0.1:8000/v1, or several: "URL1,URL2" or a file '
+                   'of URLs, one a line (or $LMMREC_LLM_BASE_URL)')
+    e.add_argument('--max-concurrency', type=int, default=8, help='openai: requests in flight per server')
     e.add_argument('--model', help='openai: the model name the server knows (or $LMMREC_LLM_MODEL)')
     e.add_argument('--limit-items', type=int, help='only this many items (those with review text, in index order) and their users')
     e.add_argument('--threads', type=int, default=1, help='llamacpp: CPU threads')
     e.add_argument('--parallel', type=int, default=1, help='llamacpp: sequences decoded together')
     e.add_argument('--retries', type=int, default=2, help='extra attempts per invalid answer')
+    e.add_argument('--shard', help='i/n: job i (from 0) of n, into responses.shard-i-of-n.jsonl; users after the merged items')
+    e.add_argument('--no-users', action='store_true', help='items only (the first pass of a sharded extraction)')
     return p, sub
 
 # %% ../nbs/40_cli.ipynb #9232bdab
 def _more_args(sub):
-    "The train and explain sub-commands."
+    "The merge-caches, train and explain sub-commands."
     from lmmrec_nb.lmmrec import VARIANTS
     from lmmrec_nb.backbones import BACKBONES
+    m = sub.add_parser('merge-caches', help='merge extraction caches (e.g. one per shard) by key into OUT, atomically')
+    m.add_argument('out', help='the merged cache (.jsonl); its own answers are kept')
+    m.add_argument('ins', nargs='+', help='caches to merge in')
     t = sub.add_parser('train', help='train a variant to early stopping on validation; keep the best weights')
     t.add_argument('dataset', help='a registered dataset or one you added (text variants need `extract` first)')
     t.add_argument('--variant', default='lmmrec', choices=sorted(VARIANTS), help='backbone alone, + RLMRec-Con, + LMMRec or an ablation')
@@ -263,10 +283,14 @@ def main(argv:list|None=None): # arguments (default: the command line)
         elif a.cmd == 'data':
             for n, e in own_datasets().items(): print(f"{n}\t{e['format']}\t{e['domain']}\t{e['size']:,} bytes\t{e['sha256'][:12]}")
         elif a.cmd == 'extract':
-            kw = dict(n_threads=a.threads, n_parallel=a.parallel) if a.backend == 'llamacpp' else dict(base_url=a.base_url, model=a.model)
-            print(extract(a.dataset, a.backend, a.limit_items, a.retries, **kw).summary.to_string())
+            kw = (dict(n_threads=a.threads, n_parallel=a.parallel) if a.backend == 'llamacpp' else
+                  dict(base_url=a.base_url, model=a.model, max_concurrency=a.max_concurrency))
+            m = extract(a.dataset, a.backend, a.limit_items, a.retries, shard=a.shard, users=not a.no_users, **kw)
+            print(m.summary.to_string())
+            print(f"answers in {shard_cache(a.dataset, a.shard).relative_to(cache_dir())} (under $LMMREC_CACHE)")
+        elif a.cmd == 'merge-caches': print(json.dumps(merge_caches(a.out, a.ins)))
         elif a.cmd == 'train':
             _, r, run = train(a.dataset, a.variant, a.backbone, a.device, a.seed, a.max_epochs, a.patience)
             print(f"best epoch {r['best_epoch']}: test " + ', '.join(f'{m} {v:.4f}' for m, v in r['test'].items()) + f"\nrun: {run}")
         else: print(explain_user(a.dataset, a.user, a.run, a.k).to_string(index=False))
-    except (DataError, ValueError, FileNotFoundError) as e: p.exit(2, f"lmmrec-nb: error: {e}\n")
+    except (DataError, LLMError, ValueError, FileNotFoundError) as e: p.exit(2, f"lmmrec-nb: error: {e}\n")

@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_extract.ipynb #1aa50aa9
 from __future__ import annotations
-import dataclasses, json, shutil, tempfile, time, warnings
+import dataclasses, hashlib, json, shutil, tempfile, time, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np, pandas as pd
@@ -15,14 +15,14 @@ from .core import atomic_write, cache_dir
 from .data import DataError, _quiet, _read_ds, _swap_in
 from .prompts import ITEM_PROMPT, USER_PROMPT, Prompt, Domain, get_domain, prompts_for
 from .prompts import format_reviews, validate_answer, grounding, clean_text, clip
-from .llm import LLM, Backend, ResponseCache, get_backend
+from .llm import LLM, LLMError, Backend, ResponseCache, get_backend
 
 # %% auto #0
 __all__ = ['GEN', 'TEXT_KINDS', 'ARTIFACT', 'SMOLLM2_ID', 'MISSING', 'MOTIVATIONS_FORMAT', 'attempt_settings', 'dataset_domain',
            'Request', 'item_requests', 'run_requests', 'user_requests', 'motivation_text', 'to_table', 'summary_table',
-           'item_slice', 'Motivations', 'extract_motivations', 'load_motivations', 'motivations_card',
-           'save_motivations', 'load_saved_motivations', 'xrec_motivations', 'text_coverage', 'motivation_texts',
-           'publish_cache', 'main']
+           'item_slice', 'shard_of', 'parse_shard', 'run_shard', 'Motivations', 'extract_motivations',
+           'load_motivations', 'motivations_card', 'save_motivations', 'load_saved_motivations', 'xrec_motivations',
+           'text_coverage', 'motivation_texts', 'publish_cache', 'main']
 
 # %% ../nbs/12_extract.ipynb #9034ecc5
 GEN = {'temperature': 0.0, 'max_tokens': 400, 'repeat_penalty': 1.15}  # the first attempt
@@ -199,6 +199,42 @@ def item_slice(d, # a RecData
     items = np.unique(tr.item)[:n_items]
     return items.tolist(), np.unique(tr.user[tr.item.isin(items)]).tolist()
 
+# %% ../nbs/12_extract.ipynb #fdd99cc0
+def shard_of(raw_id:str, # an entity's own id
+             n:int): # how many shards
+    "The shard (0 .. n-1) of an entity: sha256 of its raw id, modulo n (stable across processes and machines)."
+    return int.from_bytes(hashlib.sha256(str(raw_id).encode('utf-8', 'surrogatepass')).digest()[:8], 'big') % n
+
+def parse_shard(text:str|tuple|None): # 'i/n' (0 <= i < n), an (i, n) pair, or None
+    "(i, n) from 'i/n'; None stays None; anything else is a `ValueError` that shows the form."
+    if text is None: return None
+    try: i, n = map(int, text.split('/')) if isinstance(text, str) else text
+    except ValueError: raise ValueError(f"shard {text!r}: write it as i/n, e.g. 0/4 (job 0 of 4)") from None
+    if not 0 <= i < n: raise ValueError(f"shard {text!r}: need 0 <= i < n (jobs count from 0, as Slurm array ids)")
+    return i, n
+
+# %% ../nbs/12_extract.ipynb #27e20018
+def run_shard(llm:LLM, requests:list, prompt:Prompt, # as `run_requests`
+              shard:tuple|None=None, # (i, n): ask only shard i of n; None: every request
+              rest:bool=False, # also give the other shards' results, from the cache only (never asked)
+              **kw): # `run_requests` options
+    "`run_requests` on one shard's requests; with `rest`, every request's result, the other shards' read from the cache."
+    if shard is None: return run_requests(llm, requests, prompt, **kw)
+    mine = [shard_of(r.raw_id, shard[1]) == shard[0] for r in requests]
+    res = iter(run_requests(llm, [r for r, m in zip(requests, mine) if m], prompt, **kw))
+    if not rest: return list(res)
+    kw = {**kw, 'only_cached': True, 'desc': kw.get('desc', '') + ' (other shards, cached)'}
+    others = iter(run_requests(llm, [r for r, m in zip(requests, mine) if not m], prompt, **kw))
+    return [next(res) if m else next(others) for m in mine]
+
+def _items_for_users(ires:list, shard:tuple): # item results of a sharded run; its shard
+    "Refuse to build user prompts when an item of another shard has no cached answer."
+    lack = [r['raw_id'] for r in ires if r['status'] == 'missing']
+    if lack: raise LLMError(
+        f"shard {shard[0]}/{shard[1]}: the users' prompts need every item's answer, and the cache lacks {len(lack)} items "
+        f"of other shards (e.g. {lack[:3]}): run every shard with users=False (--no-users) first, merge their caches "
+        "(merge_caches, lmmrec-nb merge-caches), and give this run the merged cache (ResponseCache(own, also=[merged]))")
+
 # %% ../nbs/12_extract.ipynb #2e7d5a18
 @dataclass
 class Motivations:
@@ -213,18 +249,24 @@ def extract_motivations(d, llm:LLM, # RecData with review text; the LLM (behind 
                         progress:bool=True,
                         domain:Domain|str|None=None, # see `dataset_domain`
                         only_cached:bool=False, # ask nothing the cache lacks: those entities get status 'missing'
-                        limit:int|None=None): # deprecated name of `limit_items`
-    "Items first, then users whose prompts include their items' motivations."
+                        limit:int|None=None, # deprecated name of `limit_items`
+                        shard:tuple|str|None=None, # (i, n) or 'i/n': only shard i's entities (`run_shard`)
+                        gen:dict|None=None): # generation settings of the first attempt (default `GEN`)
+    "Items first, then users whose prompts include their items' motivations; all of them, or one shard's."
     if limit is not None:
         warnings.warn('limit is deprecated: use limit_items (the users are now those of the items)', DeprecationWarning, stacklevel=2)
         limit_items = limit if limit_items is None else limit_items
     dom = dataset_domain(d, domain)
     ip, up = prompts_for(dom)
     items, who = item_slice(d, limit_items)
-    kw = dict(retries=retries, min_grounding=min_grounding, progress=progress, only_cached=only_cached)
-    ires = run_requests(llm, item_requests(d, prompt=ip, domain=dom, items=items), ip, desc='items', **kw)
-    ures = run_requests(llm, user_requests(d, ires, prompt=up, domain=dom, users=who), up, desc='users', **kw) if users else []
+    kw = dict(retries=retries, min_grounding=min_grounding, progress=progress, only_cached=only_cached, gen=gen)
+    shard = parse_shard(shard)
+    ires = run_shard(llm, item_requests(d, prompt=ip, domain=dom, items=items), ip, shard, users, desc='items', **kw)
+    if shard and users and not only_cached: _items_for_users(ires, shard)
+    ureq = user_requests(d, ires, prompt=up, domain=dom, users=who) if users else []
+    ures = run_shard(llm, ureq, up, shard, desc='users', **kw) if users else []
     meta = {'dataset': d.name, 'domain': dom.name, 'model_id': llm.backend.model_id, 'prompts': {ip.id: ip.hash, up.id: up.hash}}
+    if shard: meta['shard'] = '/'.join(map(str, shard))
     return Motivations(to_table(ires), to_table(ures) if ures else None, summary_table(ires + ures), meta)
 
 # %% ../nbs/12_extract.ipynb #76ec6b65

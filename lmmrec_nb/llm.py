@@ -10,11 +10,12 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 import httpx
-from .core import cache_dir
+from .core import atomic_write, cache_dir
 
 # %% auto #0
-__all__ = ['MODES', 'LLMError', 'CacheMiss', 'cache_key', 'prompt_preview', 'redact', 'ResponseCache', 'Backend', 'ReplayBackend',
-           'LLM', 'run_pool', 'OpenAIBackend', 'smollm2_path', 'LlamaCppBackend', 'get_backend']
+__all__ = ['MODES', 'LLMError', 'CacheMiss', 'cache_key', 'prompt_preview', 'redact', 'ResponseCache', 'merge_caches', 'Backend',
+           'ReplayBackend', 'LLM', 'run_pool', 'base_urls', 'Fleet', 'OpenAIBackend', 'smollm2_path', 'LlamaCppBackend',
+           'get_backend']
 
 # %% ../nbs/11_llm.ipynb #bbae4afc
 class LLMError(RuntimeError):
@@ -59,15 +60,21 @@ def _check_record(r, where:str): # where the record comes from, for the message
     else: return r
     raise LLMError(f'{where} {why}')
 
+def _record_line(record:dict): # a cache record
+    "One cache line as bytes: compact JSON, UTF-8 (a lone surrogate written as its JSON escape), a newline."
+    return (json.dumps(record, ensure_ascii=False, separators=(',', ':')) + '\n').encode('utf-8', 'backslashreplace')
+
 class ResponseCache:
     "Append-only JSON-lines store of answers, keyed by `cache_key`."
     def __init__(self, path:str|Path|None=None, # a .jsonl file (default: cache_dir('llm')/'responses.jsonl')
-                 mode:str='rw'): # 'rw', 'replay' or 'off'
+                 mode:str='rw', # 'rw', 'replay' or 'off'
+                 also:list|tuple=()): # more cache files to read answers from (never written), e.g. a merged cache
         if mode not in MODES: raise ValueError(f'cache mode must be one of {MODES}, got {mode!r}')
         self.path, self.mode, self._lock = Path(path or cache_dir('llm')/'responses.jsonl'), mode, threading.Lock()
         self.records, self.torn = {}, 0
         if mode == 'replay' and not self.path.is_file(): raise FileNotFoundError(f'{self.path}: the replay cache does not exist')
         if mode != 'off' and self.path.exists(): self._load()
+        self.also = [a if isinstance(a, ResponseCache) else ResponseCache(a, 'replay') for a in also]
     def _read(self):
         "The file's bytes; a published .gz copy is decompressed, and a truncated one is an `LLMError`."
         data = self.path.read_bytes()
@@ -80,19 +87,23 @@ class ResponseCache:
             if not z.eof: raise LLMError(f'{self.path}: the gzip file is truncated (it ends in line {out.count(10) + 1})')
             data = z.unused_data
         return out
-    def _load(self):
+    def numbered(self):
+        "(line number, record) of each record of the file, in order; a damaged line (not a torn tail) is an `LLMError`."
         lines = self._read().split(b'\n')
         for i, line in enumerate(lines):
             if not line.strip(): continue
             try: r = json.loads(line)
             except ValueError:  # not JSON, or not UTF-8
-                if i == len(lines) - 1: self.torn = len(line); break  # incomplete last record: the next put cuts it
+                if i == len(lines) - 1: self.torn = len(line); return  # incomplete last record: the next put cuts it
                 raise LLMError(f'{self.path}: line {i+1} is corrupt (not a torn tail); refusing to guess') from None
-            r = _check_record(r, f'{self.path}: line {i+1}')
-            self.records[r['key']] = r
+            yield i + 1, _check_record(r, f'{self.path}: line {i+1}')
+    def _load(self):
+        for _, r in self.numbered(): self.records[r['key']] = r
     def __len__(self): return len(self.records)
     def __contains__(self, key): return key in self.records
-    def get(self, key:str): return None if self.mode == 'off' else self.records.get(key)
+    def get(self, key:str): # the own file first, then each of `also`
+        if self.mode == 'off': return None
+        return self.records.get(key) or next((r for a in self.also if (r := a.get(key)) is not None), None)
     def _heal(self, fd:int): # the cache file, open for appending
         "Make the file end in a newline (cut a torn tail, or end a complete last record); return its size."
         end = os.fstat(fd).st_size
@@ -114,8 +125,7 @@ class ResponseCache:
         if self.mode != 'rw': return record
         if self.path.suffix == '.gz': raise LLMError(f'{self.path}: a .gz cache is read-only; open it with mode="replay"')
         _check_record(record, f'{self.path}: refusing to store a record that')
-        line = json.dumps(record, ensure_ascii=False, separators=(',', ':')) + '\n'
-        data = line.encode('utf-8', 'backslashreplace')  # a lone surrogate is written as its JSON escape
+        data = _record_line(record)
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             new = not self.path.exists()
@@ -137,6 +147,29 @@ def _fsync_dir(d:Path):
     fd = os.open(d, os.O_RDONLY)
     try: os.fsync(fd)
     finally: os.close(fd)
+
+# %% ../nbs/11_llm.ipynb #50e4000a
+def merge_caches(out:str|Path, # the merged cache (.jsonl); if it exists, its records are kept, first
+                 ins:list|tuple): # caches to merge in (.jsonl or .jsonl.gz), e.g. one per shard
+    "Merge caches into `out` by key, atomically: each key once, and two different answers to one key refused."
+    out, recs, where, torn = Path(out), {}, {}, 0
+    if out.suffix == '.gz': raise LLMError(f'{out}: a merged cache is a .jsonl file (.gz caches are read-only)')
+    before = out.stat() if out.exists() else None
+    for p in ([out] if before else []) + [Path(p) for p in ins]:
+        c = ResponseCache(p, 'off')  # 'off': not loaded; `numbered` reads it line by line
+        for n, r in c.numbered():
+            k = r['key']
+            if k not in recs: recs[k], where[k] = r, (p, n)
+            elif recs[k]['text'] != r['text']:
+                raise LLMError(f'{p}: line {n} answers key {k[:12]} differently from {where[k][0]}: line {where[k][1]}; '
+                               'refusing to choose (leave one of the two out of the merge)')
+        torn += c.torn > 0
+    data = b''.join(map(_record_line, recs.values()))
+    if before and out.read_bytes() == data: return {'records': len(recs), 'written': False, 'torn_tails': torn}
+    if before and (os.stat(out).st_size, os.stat(out).st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+        raise LLMError(f'{out}: changed while merging (is a job still writing it?); nothing written, run the merge again')
+    atomic_write(out, data)
+    return {'records': len(recs), 'written': True, 'torn_tails': torn}
 
 # %% ../nbs/11_llm.ipynb #c6a30197
 class Backend:
@@ -230,8 +263,62 @@ def run_pool(fn, requests:list, n:int, on_done=None): # fn(messages, settings); 
             if on_done: on_done(i, out[i])
     return out
 
+# %% ../nbs/11_llm.ipynb #fdd899ce
+_URL = re.compile(r'https?://[^/\s]+\S*')
+
+def base_urls(spec:str|Path|list|tuple|None=None): # a list, 'url1,url2', or a file of URLs; None: $LMMREC_LLM_BASE_URL
+    "The endpoints' base URLs, checked (http or https), without trailing slashes or repeats."
+    spec = spec or os.environ.get('LMMREC_LLM_BASE_URL') or ''
+    if isinstance(spec, (str, Path)) and ',' not in str(spec) and not _URL.fullmatch(str(spec)) and Path(spec).is_file():
+        try: text = Path(spec).read_text(encoding='utf-8')
+        except UnicodeDecodeError as e: raise ValueError(f'{spec}: not a UTF-8 text file of URLs ({e.reason})') from None
+        items = [(f'{spec}: line {i}: ', l.strip()) for i, l in enumerate(text.splitlines(), 1)
+                 if l.strip() and not l.lstrip().startswith('#')]
+    else: items = [('', u.strip()) for u in (str(spec).split(',') if isinstance(spec, (str, Path)) else spec)]
+    for where, u in items:
+        if u and not _URL.fullmatch(u): raise ValueError(f'{where}{redact(u)!r} is not an http(s):// URL (nor a file of URLs)')
+    return list(dict.fromkeys(u.rstrip('/') for _, u in items if u))
+
+# %% ../nbs/11_llm.ipynb #1fb0092b
+class Fleet:
+    "Slots on endpoints: `slots` in flight on each, the least busy first; one that fails sits out `cooldown` seconds."
+    def __init__(self, n:int, # how many endpoints
+                 slots:int=8, # requests in flight per endpoint
+                 cooldown:float=30.0): # seconds a failed endpoint is left out (never, in a fleet of one)
+        self.n, self.slots, self.cooldown, self._cv = n, slots, cooldown, threading.Condition()
+        self.busy, self.served, self.failures = [0] * n, [0] * n, [0] * n  # in flight; handled; failed
+        self.down_until, self.last_error = [0.0] * n, [''] * n
+    def live(self): return [i for i in range(self.n) if self.down_until[i] <= time.monotonic()]
+    def acquire(self, tried=()): # endpoints this request already failed on
+        "A slot on the least busy live endpoint not in `tried`, waiting while all are full; None if none is live."
+        with self._cv:
+            while True:
+                ok = [i for i in self.live() if i not in tried]
+                if not ok: return None
+                free = [i for i in ok if self.busy[i] < self.slots]
+                if free:
+                    i = min(free, key=lambda i: (self.busy[i], self.served[i] + self.failures[i]))
+                    self.busy[i] += 1
+                    return i
+                self._cv.wait(0.5)  # until a slot frees (or a cool-down ends)
+    def release(self, i:int, error:str|None=None): # the endpoint; why it failed (None: it answered, or the request was bad)
+        "Free a slot; an endpoint that failed sits out `cooldown` seconds, unless it is the only one."
+        with self._cv:
+            self.busy[i] -= 1
+            if error is None: self.served[i] += 1
+            else:
+                self.failures[i], self.last_error[i] = self.failures[i] + 1, error
+                if self.n > 1: self.down_until[i] = time.monotonic() + self.cooldown
+            self._cv.notify_all()
+
 # %% ../nbs/11_llm.ipynb #9c455652
 _RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
+
+class _Down(Exception):
+    "An endpoint kept failing for one request: after `attempts` attempts, the last error `why` (already redacted)."
+    def __init__(self, attempts:int, why:str):
+        super().__init__(f'gave up after {attempts} attempt{"s" * (attempts != 1)}: last error {why}')
+        self.attempts, self.why = attempts, why
 
 class _Failed(Exception):
     "One attempt failed for a reason (already redacted); `retry` says whether another attempt can help."
@@ -240,30 +327,33 @@ class _Failed(Exception):
         self.retry = retry
 
 class OpenAIBackend(Backend):
-    "OpenAI-compatible chat completions over HTTP, with bounded concurrency, retries, a deadline and a size cap."
-    def __init__(self, base_url:str|None=None, # e.g. http://127.0.0.1:8000/v1 (env LMMREC_LLM_BASE_URL)
+    "OpenAI-compatible chat completions on a server or a fleet: bounded concurrency, retries, fail-over, deadline, size cap."
+    def __init__(self, base_url:str|list|None=None, # http://127.0.0.1:8000/v1 or several (`base_urls`); $LMMREC_LLM_BASE_URL
                  model:str|None=None, # model name the server knows (env LMMREC_LLM_MODEL)
                  api_key:str|None=None, # env LMMREC_LLM_API_KEY or OPENAI_API_KEY; never stored elsewhere
-                 max_concurrency:int=8, # requests in flight
-                 max_retries:int=5, # retries per request on 429 / 5xx / timeouts / malformed bodies
+                 max_concurrency:int=8, # requests in flight per endpoint
+                 max_retries:int=5, # retries per request and endpoint on 429 / 5xx / timeouts / malformed bodies
                  timeout:float=120.0, # seconds per socket operation (connect, each read)
                  request_deadline:float=300.0, # seconds for one attempt, the whole response included
                  max_response_bytes:int=4_000_000, # a longer body fails (not retried)
                  backoff:float=0.5, max_backoff:float=20.0, # first wait, cap (seconds)
-                 response_format:str|None='json_schema'): # 'json_schema', 'json_object' or None
-        url = (base_url or os.environ.get('LMMREC_LLM_BASE_URL') or '').rstrip('/')
+                 response_format:str|None='json_schema', # 'json_schema', 'json_object' or None
+                 cooldown:float=30.0): # seconds an endpoint that failed sits out, when there are others
+        urls = base_urls(base_url)
         self.model_id = model or os.environ.get('LMMREC_LLM_MODEL') or ''
-        if not url or not self.model_id: raise ValueError('OpenAIBackend needs base_url and model (or LMMREC_LLM_BASE_URL / LMMREC_LLM_MODEL)')
+        if not urls or not self.model_id: raise ValueError('OpenAIBackend needs base_url and model (or LMMREC_LLM_BASE_URL / LMMREC_LLM_MODEL)')
         key = api_key or os.environ.get('LMMREC_LLM_API_KEY') or os.environ.get('OPENAI_API_KEY') or ''
-        u = urlsplit(url)
-        basic = b64encode(f'{unquote(u.username or "")}:{unquote(u.password)}'.encode()).decode() if u.password else ''
-        self._secrets = [s for s in (key, u.password, unquote(u.password or ''), basic) if s]
-        self._url, self.base_url = url, self.redact(url)  # the real URL is used, the redacted one is shown
+        self._secrets = [key] if key else []
+        for u in map(urlsplit, urls):  # a password in a URL, as typed, unquoted, and as a Basic header
+            if u.password: self._secrets += [u.password, unquote(u.password),
+                                             b64encode(f'{unquote(u.username or "")}:{unquote(u.password)}'.encode()).decode()]
+        self._urls, self.base_urls = urls, [self.redact(u) for u in urls]  # the real URLs are used, the redacted ones shown
+        self.base_url, self.fleet = ', '.join(self.base_urls), Fleet(len(urls), max_concurrency, cooldown)
         headers = {'Authorization': f'Bearer {key}'} if key else {}
         self.max_concurrency, self.max_retries, self.timeout = max_concurrency, max_retries, timeout
         self.request_deadline, self.max_response_bytes = request_deadline, max_response_bytes
         self.backoff, self.max_backoff, self.response_format = backoff, max_backoff, response_format
-        self._client = httpx.Client(headers=headers, timeout=timeout, limits=httpx.Limits(max_connections=max_concurrency))
+        self._client = httpx.Client(headers=headers, timeout=timeout, limits=httpx.Limits(max_connections=max_concurrency * len(urls)))
         self.retries = 0  # retries done so far (all requests)
     def __repr__(self): return f'OpenAIBackend({self.base_url!r}, model={self.model_id!r}, max_concurrency={self.max_concurrency})'
     def redact(self, text:str): return redact(text, self._secrets)
@@ -279,12 +369,12 @@ class OpenAIBackend(Backend):
         elif schema is not None and self.response_format == 'json_object': body['response_format'] = {'type': 'json_object'}
         return body
 
-    def _post(self, body:dict):
+    def _post(self, url:str, body:dict): # the endpoint's real base URL
         "One attempt: (status, headers, body text), streamed under the deadline and the size cap, or `_Failed`."
         deadline = time.monotonic() + self.request_deadline
         data = json.dumps(body).encode()  # ASCII-escaped: a lone surrogate cannot break the encoding
         kw = {'headers': {'Content-Type': 'application/json'}, 'timeout': min(self.timeout, self.request_deadline)}
-        with self._client.stream('POST', f'{self._url}/chat/completions', content=data, **kw) as r:
+        with self._client.stream('POST', f'{url}/chat/completions', content=data, **kw) as r:
             ok, size, chunks, n = r.status_code == 200, int(r.headers.get('content-length') or 0), [], 0
             limit = self.max_response_bytes if ok else 4096  # of an error body, its start is enough
             too_big = _Failed(f'response body larger than max_response_bytes={self.max_response_bytes} (not retried)',
@@ -317,18 +407,18 @@ class OpenAIBackend(Backend):
         said = f' (refusal: {self.redact(str(refusal))[:200]!r})' if refusal else ''
         raise _Failed(f'the answer is {what}, not text{said} (not retried)', retry=False)
 
-    def complete(self, messages, settings):
-        "POST one request, retrying transient failures with exponential backoff; every error text is redacted."
-        url, body, why = f'{self.base_url}/chat/completions', self._body(messages, settings), ''
+    def _attempts(self, url:str, body:dict): # an endpoint's real base URL; the request
+        "The answer of one endpoint, retrying transient failures with exponential backoff; `_Down` if it keeps failing."
+        shown, why = f'{self.redact(url)}/chat/completions', ''
         for attempt in range(self.max_retries + 1):
             wait = min(self.max_backoff, self.backoff * 2**attempt) * (0.5 + random.random() / 2)
             try:
-                status, headers, text = self._post(body)
+                status, headers, text = self._post(url, body)
                 if status == 200: return self._answer(text)
                 if status not in _RETRY_STATUS:
                     hint = ("; if the server cannot take this JSON schema, use response_format='json_object'"
                             if 'response_format' in body and any(w in text.lower() for w in ('schema', 'response_format')) else '')
-                    raise _Failed(f'HTTP {status} from {url}: {self.redact(text)[:300]} (not retried{hint})', retry=False)
+                    raise _Failed(f'HTTP {status} from {shown}: {self.redact(text)[:300]} (not retried{hint})', retry=False)
                 why = f'HTTP {status}'
                 ra = headers.get('retry-after')
                 if ra and ra.replace('.', '', 1).isdigit(): wait = min(self.max_backoff, float(ra))
@@ -336,15 +426,31 @@ class OpenAIBackend(Backend):
                 if not f.retry: raise LLMError(f'{self.model_id}: {f}') from None
                 why = str(f)
             except httpx.TimeoutException: why = 'timeout'
-            except httpx.TransportError as e: why = type(e).__name__
+            except httpx.TransportError as e:
+                why = type(e).__name__
+                if isinstance(e, httpx.ConnectError) and self.fleet.n > 1: raise _Down(attempt + 1, why)  # another takes it
             if attempt < self.max_retries:
                 self.retries += 1
                 time.sleep(wait)
-        raise LLMError(self.redact(f'{self.model_id}: gave up after {self.max_retries + 1} attempts for prompt '
-                                   f'{prompt_preview(messages)!r}: last error {why}'))
+        raise _Down(self.max_retries + 1, why)
 
-    def complete_many(self, requests:list, on_done=None): # as `Backend.complete_many`, `max_concurrency` at a time
-        return run_pool(self.complete, requests, self.max_concurrency, on_done)
+    def complete(self, messages, settings):
+        "POST one request to the least busy live endpoint; one that keeps failing sits out and another is tried."
+        body, tried, errors = self._body(messages, settings), [], {}
+        while (i := self.fleet.acquire(tried)) is not None:
+            tried.append(i); err = None
+            try: return self._attempts(self._urls[i], body)
+            except _Down as e: err = errors[i] = e
+            finally: self.fleet.release(i, err and str(err))
+        p = prompt_preview(messages)
+        if self.fleet.n == 1: raise LLMError(self.redact(f'{self.model_id}: gave up after {err.attempts} attempts for prompt '
+                                                         f'{p!r}: last error {err.why}'))
+        why = '; '.join(f'{u} {errors[i] if i in errors else "is cooling down, " + self.fleet.last_error[i]}'
+                        for i, u in enumerate(self.base_urls))
+        raise LLMError(self.redact(f'{self.model_id}: no endpoint of {self.fleet.n} could answer prompt {p!r}: {why}'))
+
+    def complete_many(self, requests:list, on_done=None): # as `Backend.complete_many`, `max_concurrency` per endpoint
+        return run_pool(self.complete, requests, self.max_concurrency * self.fleet.n, on_done)
 
 # %% ../nbs/11_llm.ipynb #7e1dcd37
 def smollm2_path():
