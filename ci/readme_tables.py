@@ -2,6 +2,8 @@
 
 Usage: python ci/readme_tables.py 'e02_lmmrec_full_yelp_s*.json' xrec-yelp-profiled [--per-seed]
        python ci/readme_tables.py ci/results/bench_scale.json --scale      (the "Scaling out" cost table)
+       python ci/readme_tables.py 'e04_correspondence_weights_full_s*.json' xrec-yelp-profiled --e04
+       python ci/readme_tables.py ci/results/bench_fleet.json --fleet        (the extraction fleet's throughput)
        python ci/readme_tables.py 'LightGCN=e02_lmmrec_full_yelp_s*.json,SGL=e02_lmmrec_full_yelp-sgl_s*.json' xrec-yelp-profiled --backbones
 Prints the variant table (mean ± population std over seeds, change vs the backbone, seeds above it, best epochs,
 and s / epoch or the per-seed Recall@20) and the paired table (`lmmrec_nb.eval.paired_comparison`: mean
@@ -69,6 +71,46 @@ def backbone_table(runs):
     return '\n'.join(head + out)
 
 
+def e04_table(rows):
+    "The correspondence-weight sweep: per w2 = w3, validation (which picks) and test Recall@20, then paired tests vs 1e-7."
+    by = {}
+    for r in rows: by.setdefault(r['w'], []).append(r)
+    mean_val = {w: np.mean([r['val_recall@20'] for r in rs]) for w, rs in by.items()}
+    pick, ref = max(mean_val, key=mean_val.get), min(by)
+    out = ['| w2 = w3 | seeds | validation R@20 | test R@20 | share of the loss (ta + itc) | best epochs | |',
+           '|---|---|---|---|---|---|---|']
+    for w in sorted(by):
+        rs = sorted(by[w], key=lambda r: r['seed'])
+        val, test = (np.array([r[k] for r in rs]) for k in ('val_recall@20', 'recall@20'))
+        out.append(row(f'{w:g}', len(rs), f'{fmt(val.mean())} ± {fmt(val.std())}', f'{fmt(test.mean())} ± {fmt(test.std())}',
+                       f"{np.mean([r['share'] for r in rs]):.1e}", ', '.join(str(r['best_epoch']) for r in rs),
+                       'picked on validation' if w == pick else ''))
+    out += ['', '| test R@20, paired over seeds | mean difference | 95% interval | seeds ahead |', '|---|---|---|---|']
+    test = {w: {r['seed']: r['recall@20'] for r in rs} for w, rs in by.items()}
+    for w in sorted(by):
+        if w == ref: continue
+        c = paired_comparison(test[w], test[ref])
+        label = f"{w:g} − {ref:g}" + (' (the pick)' if w == pick else ' (not picked; for information)')
+        out.append(row(label, signed(c['mean']), f"[{signed(c['lo'])}, {signed(c['hi'])}]", f"{c['ahead']}/{c['n']}"))
+    return '\n'.join(out)
+
+
+def fleet_table(summary:dict):
+    "Requests per second of the fleet client against 1..k local servers (`ci/bench_fleet.py`'s JSON)."
+    ks = sorted({int(k.split('_')[1]) for k in summary if k.startswith('real_') and k.endswith('_requests_per_s')})
+    out = [f"| servers | llama.cpp SmolLM2, 1 thread each: requests/s | answers per server | "
+           f"stub, {summary['stub_latency_s']} s per request, one at a time: requests/s | answers per server |",
+           '|---|---|---|---|---|']
+    for k in ks:
+        cells = [str(k)]
+        for kind in ('real', 'stub'):
+            x = f'{kind}_{k}_servers_'
+            cells += [f"{summary[x + 'requests_per_s']:.2f} ({summary[x + 'speedup']:.2f}x)",
+                      ', '.join(map(str, summary[x + 'answers_per_server']))]
+        out.append(row(*cells))
+    return '\n'.join(out)
+
+
 def scale_table(summary:dict):
     "The cost-growth table of `ci/bench_scale.py`'s JSON: one row per size and model, then the fitted exponents."
     out = ['| interactions | users | items | model | s / batch | s / epoch (batches × s / batch) | full ranking, all users, s | peak RSS, MiB |',
@@ -92,8 +134,14 @@ if __name__ == '__main__':
     ap.add_argument('dataset', nargs='?'); ap.add_argument('--per-seed', action='store_true')
     ap.add_argument('--backbones', action='store_true', help='the model-agnostic table: one row per backbone')
     ap.add_argument('--scale', action='store_true', help="pattern is ci/bench_scale.py's JSON: the cost-growth table")
+    ap.add_argument('--e04', action='store_true', help='the correspondence-weight sweep (e04) tables')
+    ap.add_argument('--fleet', action='store_true', help="pattern is ci/bench_fleet.py's JSON: the fleet's throughput")
     a = ap.parse_args()
-    if a.scale:
+    if a.fleet:
+        import json
+        print(fleet_table(json.load(open(a.pattern))))
+    elif a.e04: print(e04_table([r for f in full_run_results(a.pattern, a.dataset) for r in f['rows']]))
+    elif a.scale:
         import json
         print(scale_table(json.load(open(a.pattern))))
     elif a.backbones:

@@ -70,3 +70,11 @@ def test_scale_table_is_the_committed_benchmark():
     from readme_tables import scale_table
     summary = json.loads((ROOT / 'ci' / 'results' / 'bench_scale.json').read_text())
     assert scale_table(summary) in section('**How cost grows**')
+
+
+def test_fleet_table_is_the_committed_benchmark():
+    "The README's fleet table is `fleet_table` of ci/results/bench_fleet.json."
+    import json
+    from readme_tables import fleet_table
+    summary = json.loads((ROOT / 'ci' / 'results' / 'bench_fleet.json').read_text())
+    assert fleet_table(summary) in section('**Extraction over a fleet of servers**')
