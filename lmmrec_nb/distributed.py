@@ -45,7 +45,7 @@ def sharded(): # (no arguments)
 @dataclass
 class DistConfig:
     "One process of a data-parallel run over torch.distributed's default group: its share of every step."
-    rank: int = 0  # this process, 0 .. world - 1 (rank 0 writes checkpoints, shows progress, evaluates)
+    rank: int = 0  # this process, 0 .. world - 1 (rank 0 writes checkpoints and shows progress)
     world: int = 1  # number of processes
     def loss(self, model, loss_fn, batch:tuple): # the model (`replicated_parts`), its loss function, the GLOBAL batch
         "This rank's share of the global batch's loss (total, parts), computed on its slice (`tensor_split`)."
@@ -61,6 +61,11 @@ class DistConfig:
         *new, sums = flat.split([g.numel() for g in grads] + [len(parts) + 1])
         for g, v in zip(grads, new): g.copy_(v.view_as(g))
         return sums[0], dict(zip(parts, sums[1:]))
+    def all_sum(self, xs:dict): # name -> number
+        "Each number summed over the ranks (one all-reduce, float64): the same dict on every rank."
+        if self.world == 1: return dict(xs)
+        t = torch.tensor(list(xs.values()), dtype=torch.float64); tdist.all_reduce(t)
+        return dict(zip(xs, t.tolist()))
     def broadcast(self, obj): # any picklable value (read on rank 0 only)
         "Rank 0's `obj`, on every rank."
         if self.world == 1: return obj

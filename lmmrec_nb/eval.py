@@ -53,7 +53,9 @@ def evaluate(score, # callable: users (LongTensor on `device`) -> [B, n_items] s
              split:str='test', # 'val' or 'test'
              ks:tuple=(5, 10, 20), # cut-offs (positive; one above the item count ranks all items)
              batch_size:int=1024, # users per batch
-             device:str='cpu'): # where scores live
+             device:str='cpu', # where scores live
+             shard:tuple|None=None, # (i, n): every n-th evaluated user from the i-th (one of n processes); None: all
+             totals:bool=False): # True: the metrics' sums and the 'users' count (to add over shards), not means
     "Full-ranking Recall@K / NDCG@K of `score` on `split`, averaged over users with held-out items."
     if split not in ('val', 'test'):
         raise ValueError(f"split must be 'val' or 'test', not {split!r} (training items are masked, so 'train' would score 0)")
@@ -61,6 +63,7 @@ def evaluate(score, # callable: users (LongTensor on `device`) -> [B, n_items] s
     (tp, ti), (ep, ei) = _csr_t(d, 'train', dev), _csr_t(d, split, dev)
     users = torch.nonzero(ep[1:] > ep[:-1]).flatten()
     if len(users) == 0: raise ValueError(f"{d.name}: split {split!r} has no users to evaluate")
+    if shard is not None: users = users[shard[0]::shard[1]]  # may be empty when n exceeds the users
     tot = dict.fromkeys([f'{m}@{k}' for k in ks for m in ('recall', 'ndcg')], 0.0)
     for b in torch.split(users, batch_size):
         s = score(b).float()
@@ -69,7 +72,7 @@ def evaluate(score, # callable: users (LongTensor on `device`) -> [B, n_items] s
         truth = torch.zeros(s.shape, dtype=torch.bool, device=dev); truth[csr_rows(ep, ei, b)] = True
         top = s.topk(min(max(ks), d.n_items), dim=1).indices
         for k, v in batch_metrics(top, truth, ks).items(): tot[k] += v
-    return {k: v / len(users) for k, v in tot.items()}
+    return {**tot, 'users': len(users)} if totals else {k: v / len(users) for k, v in tot.items()}
 
 # %% ../nbs/02_eval.ipynb #1a78487c
 def reference_metrics(scores:np.ndarray, train:list, held:list, k:int):

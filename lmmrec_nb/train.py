@@ -142,13 +142,14 @@ def load_checkpoint(path:str|Path, model:Backbone, opt, rng:np.random.Generator,
     return ck['state']
 
 # %% ../nbs/22_train.ipynb #f0bd372e
-def _validate(model, d, cfg, split='val'):
-    model.eval()
-    return evaluate(model.score, d, split, ks=tuple(cfg.ks), batch_size=cfg.eval_batch_size, device=model.device)
+def _validate(model, d, cfg, split='val', dist=None): # dist: each rank ranks its share of the users, sums are added
+    model.eval(); kw = dict(ks=tuple(cfg.ks), batch_size=cfg.eval_batch_size, device=model.device)
+    if dist is None or dist.world == 1: return evaluate(model.score, d, split, **kw)
+    t = dist.all_sum(evaluate(model.score, d, split, shard=(dist.rank, dist.world), totals=True, **kw))
+    n = t.pop('users'); return {k: v / n for k, v in t.items()}
 
 def _clone(sd): return {k: v.detach().clone() for k, v in sd.items()}
 
-def _on_lead(dist, f): return f() if dist is None else dist.broadcast(f() if dist.rank == 0 else None)  # rank 0's f()
 
 def fit(model:Backbone, # a backbone built on `d` (e.g. `make_backbone`)
         d:RecData, # dataset with train / val / test splits
@@ -177,7 +178,7 @@ def fit(model:Backbone, # a backbone built on `d` (e.g. `make_backbone`)
         te = time.perf_counter(); parts = train_epoch(model, opt, pairs, sampler, rng, cfg.batch_size, ep, loss_fn, dist)
         ran += 1; st['epoch'] = ep + 1
         if ep % cfg.eval_every == 0 or ep + 1 == cfg.max_epochs:
-            train_s = time.perf_counter() - te; val = _on_lead(dist, lambda: _validate(model, d, cfg))
+            train_s = time.perf_counter() - te; val = _validate(model, d, cfg, dist=dist)
             if st['best'] is None or val[cfg.metric] > st['best']['val'][cfg.metric]:
                 st['best'], st['bad'] = dict(epoch=ep, val=val, state=_clone(model.state_dict())), 0
             else: st['bad'] += 1
@@ -189,7 +190,7 @@ def fit(model:Backbone, # a backbone built on `d` (e.g. `make_backbone`)
         if cfg.stop_after is not None and ran >= cfg.stop_after and not st['done'] and st['epoch'] < cfg.max_epochs:
             raise Interrupted(f"stopped after {ran} epoch(s) at epoch {ep} (stop_after); resume from {cfg.ckpt}")
     model.load_state_dict(st['best']['state'])
-    test = _on_lead(dist, lambda: _validate(model, d, cfg, 'test'))
+    test = _validate(model, d, cfg, 'test', dist)
     return dict(backbone=model.name, hp=model.hp, seed=cfg.seed, best_epoch=st['best']['epoch'], epochs=st['epoch'],
                 val=st['best']['val'], test=test, history=st['history'], wall_s=time.perf_counter() - t0)
 
