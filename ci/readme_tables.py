@@ -4,6 +4,7 @@ Usage: python ci/readme_tables.py 'e02_lmmrec_full_yelp_s*.json' xrec-yelp-profi
        python ci/readme_tables.py ci/results/bench_scale.json --scale      (the "Scaling out" cost table)
        python ci/readme_tables.py 'e04_correspondence_weights_full_s*.json' xrec-yelp-profiled --e04
        python ci/readme_tables.py ci/results/bench_fleet.json --fleet        (the extraction fleet's throughput)
+       python ci/readme_tables.py ci/results/forecast.json --forecast        (the cost forecast per catalogue)
        python ci/readme_tables.py 'LightGCN=e02_lmmrec_full_yelp_s*.json,SGL=e02_lmmrec_full_yelp-sgl_s*.json' xrec-yelp-profiled --backbones
 Prints the variant table (mean ± population std over seeds, change vs the backbone, seeds above it, best epochs,
 and s / epoch or the per-seed Recall@20) and the paired table (`lmmrec_nb.eval.paired_comparison`: mean
@@ -111,6 +112,22 @@ def fleet_table(summary:dict):
     return '\n'.join(out)
 
 
+def forecast_table(summary:dict):
+    "The forecast of `ci/forecast.py`: one row per catalogue (extraction tokens and GPU-hours, training, ranking)."
+    rates = summary['assumed_gen_tok_s']
+    out = ['| catalogue | users | items | interactions | prompts | tokens in / out | GPU-hours at '
+           + ' / '.join(f'{g:,.0f}' for g in rates) + ' tok/s (assumed) | training memory | CPU epoch, 1 thread | '
+           'full ranking, 1 thread |', '|---|---|---|---|---|---|---|---|---|---|']
+    for name, x in summary['catalogues'].items():
+        ext = ' (extrapolated)' if x['extrapolated'] else ''
+        gpu = ' / '.join(f"{x[f'gpu_hours_at_{g}_tok_s']:,.2g}" for g in rates)
+        out.append(row(name, f"{x['U']:,}", f"{x['I']:,}", f"{x['R']:,}", f"{x['prompts']:,}",
+                       f"{x['input_tokens'] / 1e6:,.3g}M / {x['output_tokens'] / 1e6:,.3g}M", gpu,
+                       f"{x['train_memory_gib']:,.1f} GiB{ext}", f"{x['cpu_epoch_h'] * 60:,.3g} min{ext}",
+                       f"{x['cpu_full_ranking_h'] * 60:,.3g} min"))
+    return '\n'.join(out)
+
+
 def scale_table(summary:dict):
     "The cost-growth table of `ci/bench_scale.py`'s JSON: one row per size and model, then the fitted exponents."
     out = ['| interactions | users | items | model | s / batch | s / epoch (batches × s / batch) | full ranking, all users, s | peak RSS, MiB |',
@@ -136,8 +153,12 @@ if __name__ == '__main__':
     ap.add_argument('--scale', action='store_true', help="pattern is ci/bench_scale.py's JSON: the cost-growth table")
     ap.add_argument('--e04', action='store_true', help='the correspondence-weight sweep (e04) tables')
     ap.add_argument('--fleet', action='store_true', help="pattern is ci/bench_fleet.py's JSON: the fleet's throughput")
+    ap.add_argument('--forecast', action='store_true', help="pattern is ci/forecast.py's JSON: the cost forecast")
     a = ap.parse_args()
-    if a.fleet:
+    if a.forecast:
+        import json
+        print(forecast_table(json.load(open(a.pattern))))
+    elif a.fleet:
         import json
         print(fleet_table(json.load(open(a.pattern))))
     elif a.e04: print(e04_table([r for f in full_run_results(a.pattern, a.dataset) for r in f['rows']]))

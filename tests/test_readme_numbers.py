@@ -78,3 +78,11 @@ def test_fleet_table_is_the_committed_benchmark():
     from readme_tables import fleet_table
     summary = json.loads((ROOT / 'ci' / 'results' / 'bench_fleet.json').read_text())
     assert fleet_table(summary) in section('**Extraction over a fleet of servers**')
+
+
+def test_e04_tables_are_the_committed_runs():
+    "The correspondence-weight sweep's tables are `e04_table` of the committed e04 full runs."
+    from readme_tables import e04_table
+    rows = [r for f in full_run_results('e04_correspondence_weights_full_s*.json', 'xrec-yelp-profiled') for r in f['rows']]
+    assert len({r['seed'] for r in rows}) >= 2, 'the sweep needs at least two seeds'
+    assert e04_table(rows) in section('**Do the correspondence terms matter at any weight?**')
