@@ -112,19 +112,28 @@ def fleet_table(summary:dict):
     return '\n'.join(out)
 
 
+def _dur(h): # hours
+    "A duration in the unit a reader takes in: seconds, minutes, hours or days."
+    for unit, size in (('days', 24), ('h', 1), ('min', 1 / 60), ('s', 1 / 3600)):
+        if h >= size or unit == 's': return f'{_num(h / size)} {unit}'
+
+
+def _num(x): return f'{x:,.0f}' if x >= 10 else f'{x:.2g}'  # whole numbers from 10 up, else two digits
+def _count(x): return _num(x / 1e9) + 'B' if x >= 1e9 else _num(x / 1e6) + 'M' if x >= 1e6 else f'{x:,.0f}'
+
+
 def forecast_table(summary:dict):
     "The forecast of `ci/forecast.py`: one row per catalogue (extraction tokens and GPU-hours, training, ranking)."
     rates = summary['assumed_gen_tok_s']
-    out = ['| catalogue | users | items | interactions | prompts | tokens in / out | GPU-hours at '
-           + ' / '.join(f'{g:,.0f}' for g in rates) + ' tok/s (assumed) | training memory | CPU epoch, 1 thread | '
-           'full ranking, 1 thread |', '|---|---|---|---|---|---|---|---|---|---|']
+    out = ['| catalogue | users | items | interactions | LLM prompts | tokens in / out | GPU-hours at '
+           + ' / '.join(f'{g:,.0f}' for g in rates) + ' output tok/s (assumed) | training memory | LightGCN epoch, 1 CPU thread | '
+           'full ranking, 1 CPU thread |', '|---|---|---|---|---|---|---|---|---|---|']
     for name, x in summary['catalogues'].items():
         ext = ' (extrapolated)' if x['extrapolated'] else ''
-        gpu = ' / '.join(f"{x[f'gpu_hours_at_{g}_tok_s']:,.2g}" for g in rates)
+        gpu = ' / '.join(_num(x[f'gpu_hours_at_{g}_tok_s']) for g in rates)
         out.append(row(name, f"{x['U']:,}", f"{x['I']:,}", f"{x['R']:,}", f"{x['prompts']:,}",
-                       f"{x['input_tokens'] / 1e6:,.3g}M / {x['output_tokens'] / 1e6:,.3g}M", gpu,
-                       f"{x['train_memory_gib']:,.1f} GiB{ext}", f"{x['cpu_epoch_h'] * 60:,.3g} min{ext}",
-                       f"{x['cpu_full_ranking_h'] * 60:,.3g} min"))
+                       f"{_count(x['input_tokens'])} / {_count(x['output_tokens'])}", gpu,
+                       f"{x['train_memory_gib']:,.1f} GiB{ext}", _dur(x['cpu_epoch_h']) + ext, _dur(x['cpu_full_ranking_h'])))
     return '\n'.join(out)
 
 

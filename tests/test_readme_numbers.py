@@ -86,3 +86,11 @@ def test_e04_tables_are_the_committed_runs():
     rows = [r for f in full_run_results('e04_correspondence_weights_full_s*.json', 'xrec-yelp-profiled') for r in f['rows']]
     assert len({r['seed'] for r in rows}) >= 2, 'the sweep needs at least two seeds'
     assert e04_table(rows) in section('**Do the correspondence terms matter at any weight?**')
+
+
+def test_forecast_table_is_the_committed_forecast():
+    "The README's forecast is `forecast_table` of ci/results/forecast.json (the script's own output)."
+    import json
+    from readme_tables import forecast_table
+    summary = json.loads((ROOT / 'ci' / 'results' / 'forecast.json').read_text())
+    assert forecast_table(summary) in section('**A forecast**')
