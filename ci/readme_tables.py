@@ -3,6 +3,7 @@
 Usage: python ci/readme_tables.py 'e02_lmmrec_full_yelp_s*.json' xrec-yelp-profiled [--per-seed]
        python ci/readme_tables.py ci/results/bench_scale.json --scale      (the "Scaling out" cost table)
        python ci/readme_tables.py 'e04_correspondence_weights_full_s*.json' xrec-yelp-profiled --e04
+       python ci/readme_tables.py 'e03_noise_full_s*.json' xrec-yelp-profiled --e03
        python ci/readme_tables.py ci/results/bench_fleet.json --fleet        (the extraction fleet's throughput)
        python ci/readme_tables.py ci/results/forecast.json --forecast        (the cost forecast per catalogue)
        python ci/readme_tables.py 'LightGCN=e02_lmmrec_full_yelp_s*.json,SGL=e02_lmmrec_full_yelp-sgl_s*.json' xrec-yelp-profiled --backbones
@@ -11,7 +12,7 @@ and s / epoch or the per-seed Recall@20) and the paired table (`lmmrec_nb.eval.p
 difference of test Recall@20 per seed, its 95% t interval, seeds ahead). tests/test_readme_numbers.py checks
 that the README's tables equal what this prints.
 """
-import argparse
+import argparse, json
 import numpy as np
 from lmmrec_nb.core import full_run_results
 from lmmrec_nb.eval import paired_comparison
@@ -70,6 +71,26 @@ def backbone_table(runs):
             cells += [f"{signed(c['mean'])} ({c['ahead']}/{c['n']})", f"[{signed(c['lo'])}, {signed(c['hi'])}]"]
         out.append(row(*cells))
     return '\n'.join(head + out)
+
+
+def e03_table(rows):
+    "The noise-robustness table: per fraction of texts replaced, each variant's test Recall@20 and the paired gap."
+    rec = {}
+    for r in rows:
+        if r['model'] != 'MostPop': rec.setdefault((r['model'], r['noise']), {})[r['seed']] = r['recall@20']
+    noises = sorted({n for _, n in rec})
+    out = ['| texts replaced | + RLMRec-Con | vs clean | + LMMRec | vs clean | LMMRec − RLMRec-Con | its 95% interval | seeds LMMRec ahead |',
+           '|---|---|---|---|---|---|---|---|']
+    for n in noises:
+        cells = [f'{n:.0%}']
+        for v in ('rlmrec-con', 'lmmrec'):
+            x = np.array(list(rec[(v, n)].values())); clean = np.mean(list(rec[(v, 0.0)].values()))
+            change = '' if n == 0 else f'{(x.mean() / clean - 1) * 100:+.1f}%'.replace('-', '−')
+            cells += [f'{fmt(x.mean())} ± {fmt(x.std())}', change]
+        c = paired_comparison(rec[('lmmrec', n)], rec[('rlmrec-con', n)])
+        cells += [signed(c['mean']), f"[{signed(c['lo'])}, {signed(c['hi'])}]", f"{c['ahead']}/{c['n']}"]
+        out.append(row(*cells))
+    return '\n'.join(out)
 
 
 def e04_table(rows):
@@ -160,21 +181,17 @@ if __name__ == '__main__':
     ap.add_argument('dataset', nargs='?'); ap.add_argument('--per-seed', action='store_true')
     ap.add_argument('--backbones', action='store_true', help='the model-agnostic table: one row per backbone')
     ap.add_argument('--scale', action='store_true', help="pattern is ci/bench_scale.py's JSON: the cost-growth table")
+    ap.add_argument('--e03', action='store_true', help='the noise-robustness (e03) table')
     ap.add_argument('--e04', action='store_true', help='the correspondence-weight sweep (e04) tables')
     ap.add_argument('--fleet', action='store_true', help="pattern is ci/bench_fleet.py's JSON: the fleet's throughput")
     ap.add_argument('--forecast', action='store_true', help="pattern is ci/forecast.py's JSON: the cost forecast")
     a = ap.parse_args()
-    if a.forecast:
-        import json
-        print(forecast_table(json.load(open(a.pattern))))
-    elif a.fleet:
-        import json
-        print(fleet_table(json.load(open(a.pattern))))
-    elif a.e04: print(e04_table([r for f in full_run_results(a.pattern, a.dataset) for r in f['rows']]))
-    elif a.scale:
-        import json
-        print(scale_table(json.load(open(a.pattern))))
+    if a.forecast or a.fleet or a.scale:  # a benchmark's JSON
+        summary = json.loads(open(a.pattern).read())
+        print((forecast_table if a.forecast else fleet_table if a.fleet else scale_table)(summary))
     elif a.backbones:
         globs = dict(x.split('=', 1) for x in a.pattern.split(','))
         print(backbone_table({n: [r for f in full_run_results(g, a.dataset) for r in f['rows']] for n, g in globs.items()}))
-    else: print(tables([r for f in full_run_results(a.pattern, a.dataset) for r in f['rows']], a.per_seed))
+    else:
+        rows = [r for f in full_run_results(a.pattern, a.dataset) for r in f['rows']]
+        print(e03_table(rows) if a.e03 else e04_table(rows) if a.e04 else tables(rows, a.per_seed))

@@ -94,3 +94,11 @@ def test_forecast_table_is_the_committed_forecast():
     from readme_tables import forecast_table
     summary = json.loads((ROOT / 'ci' / 'results' / 'forecast.json').read_text())
     assert forecast_table(summary) in section('**A forecast**')
+
+
+def test_e03_table_is_the_committed_runs():
+    "The noise-robustness table is `e03_table` of the committed e03 full runs."
+    from readme_tables import e03_table
+    rows = [r for f in full_run_results('e03_noise_full_s*.json', 'xrec-yelp-profiled') for r in f['rows']]
+    assert len({r['seed'] for r in rows if r['seed'] is not None}) >= 2, 'the noise table needs at least two seeds'
+    assert e03_table(rows) in section('**Noise robustness**')
