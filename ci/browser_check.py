@@ -45,24 +45,39 @@ def start_lab(port: int, token: str, settings: Path):
     raise SystemExit('jupyter lab did not answer on 127.0.0.1 within 60 s')
 
 
+ERRORS = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'  # tracebacks and warnings
+
+
+def tracebacks(page):
+    "The error outputs on the page (stderr that holds a traceback or an error, not a warning)."
+    return [e for e in page.locator(ERRORS).all_inner_texts() if 'Traceback' in e or 'Error' in e]
+
+
 def prompts(page):
     "The input prompts of every code cell, e.g. ['[1]:', '[*]:', '[ ]:']."
     return [p.strip() for p in page.locator('.jp-CodeCell .jp-InputPrompt').all_inner_texts()]
 
 
+def click_run_all(page):
+    "Run > Run All Cells, through the menu as a student would."
+    page.get_by_role('menuitem', name='Run', exact=True).click()
+    page.wait_for_timeout(500)
+    page.get_by_role('menuitem', name='Run All Cells', exact=True).click()
+
+
 def run_all(page, timeout: float):
-    "Click Run > Run All Cells (again if nothing starts within 30 s); wait until every code cell has run."
-    for attempt in range(3):
-        page.get_by_role('menuitem', name='Run', exact=True).click()
-        page.wait_for_timeout(500)
-        page.get_by_role('menuitem', name='Run All Cells', exact=True).click()
-        started = time.monotonic()
-        while time.monotonic() - started < 30 and all(p in ('[ ]:', '') for p in prompts(page)): time.sleep(1)
-        if not all(p in ('[ ]:', '') for p in prompts(page)): break
-    deadline = time.monotonic() + timeout
+    "Run All, and wait until every code cell has run; click again if the queue stopped short with no error shown."
+    click_run_all(page); clicks, deadline, idle_since = 1, time.monotonic() + timeout, None
     while time.monotonic() < deadline:
         ps = prompts(page)
         if ps and all(p not in ('[ ]:', '[*]:', '') for p in ps): return len(ps)
+        idle = '[*]:' not in ps and page.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]').count() > 0
+        idle_since = (idle_since or time.monotonic()) if idle else None
+        if idle_since and time.monotonic() - idle_since > 20:  # nothing queued, nothing running, cells left
+            dialogs = page.locator('.jp-Dialog').all_inner_texts()
+            if dialogs: raise SystemExit(f'JupyterLab shows a dialog: {dialogs[0][:500]!r}; prompts: {ps}')
+            if tracebacks(page) or clicks == 3: return len(ps)  # main() reports the error, or the cells left
+            click_run_all(page); clicks, idle_since = clicks + 1, None  # a click under load can run one cell only
         time.sleep(2)
     raise SystemExit(f'Run All did not finish within {timeout:.0f} s; prompts: {prompts(page)}')
 
@@ -87,9 +102,8 @@ def main():
                 page.goto(f'http://127.0.0.1:{port}/lab/tree/{a.notebook}?token={token}')
                 page.wait_for_selector('.jp-Notebook .jp-Cell', timeout=120_000)
                 page.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"]', timeout=120_000)
-                n = run_all(page, a.timeout)
-                errors = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]').all_inner_texts()
-                tracebacks = [e for e in errors if 'Traceback' in e or 'Error' in e]  # warnings are stderr too
+                n = run_all(page, a.timeout); done = prompts(page)
+                errors = tracebacks(page)  # warnings are stderr too: only tracebacks count
                 Path(a.shot).parent.mkdir(parents=True, exist_ok=True)
                 figures = page.locator('.jp-OutputArea-output img')
                 (figures.last if figures.count() else page.locator('.jp-Cell').last).scroll_into_view_if_needed()
@@ -99,10 +113,12 @@ def main():
             lab.terminate()
             lab.wait(timeout=30)
     secs = time.monotonic() - t0
-    print(f'{a.notebook}: {n} code cells executed in JupyterLab (Chromium), {len(tracebacks)} with an error; '
+    left = [p for p in done if p in ('[ ]:', '[*]:', '')]
+    if left and not errors: raise SystemExit(f'{len(left)} of {n} code cells never ran (Run All clicked 3 times)')
+    print(f'{a.notebook}: {n} code cells executed in JupyterLab (Chromium), {len(errors)} with an error; '
           f'screenshot {a.shot}; {secs:.0f} s')
-    print(json.dumps({'notebook': a.notebook, 'code_cells': n, 'errors': len(tracebacks), 'seconds': round(secs, 1)}))
-    if tracebacks: raise SystemExit('error output:\n' + '\n---\n'.join(t[:2000] for t in tracebacks))
+    print(json.dumps({'notebook': a.notebook, 'code_cells': n, 'errors': len(errors), 'seconds': round(secs, 1)}))
+    if errors: raise SystemExit('error output:\n' + '\n---\n'.join(t[:2000] for t in errors))
 
 
 if __name__ == '__main__': main()
