@@ -74,9 +74,10 @@ def run_all(page, timeout: float):
         idle = '[*]:' not in ps and page.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]').count() > 0
         idle_since = (idle_since or time.monotonic()) if idle else None
         if idle_since and time.monotonic() - idle_since > 20:  # nothing queued, nothing running, cells left
-            dialogs = page.locator('.jp-Dialog').all_inner_texts()
-            if dialogs: raise SystemExit(f'JupyterLab shows a dialog: {dialogs[0][:500]!r}; prompts: {ps}')
             if tracebacks(page) or clicks == 3: return len(ps)  # main() reports the error, or the cells left
+            for text in page.locator('.jp-Dialog').all_inner_texts():  # e.g. a lost connection under load: say, dismiss
+                print(f'JupyterLab showed a dialog (dismissed, Run All again): {text[:300]!r}; prompts: {ps}', flush=True)
+                page.locator('.jp-Dialog button').last.click()
             click_run_all(page); clicks, idle_since = clicks + 1, None  # a click under load can run one cell only
         time.sleep(2)
     raise SystemExit(f'Run All did not finish within {timeout:.0f} s; prompts: {prompts(page)}')
