@@ -241,6 +241,13 @@ class Motivations:
     "Extraction output: item and user tables (HF datasets), the summary, and what produced them."
     items: datasets.Dataset; users: datasets.Dataset|None; summary: pd.DataFrame
     meta: dict = field(default_factory=dict)  # dataset, domain, model_id, prompts (id -> hash); set by `extract_motivations`
+    def save_to_disk(self, path:str|Path, card:str|None=None): # folder to write (replaced); the card's markdown body
+        "Write the tables, metadata and a card to a folder (`save_motivations`, section 'Exporting motivations')."
+        return save_motivations(self, path, card)
+    @staticmethod
+    def load_from_disk(path:str|Path): # a folder written by `save_to_disk`
+        "Read a folder written by `save_to_disk` back, checked (`load_saved_motivations`)."
+        return load_saved_motivations(path)
 
 def extract_motivations(d, llm:LLM, # RecData with review text; the LLM (behind its cache)
                         retries:int=2, min_grounding:float|None=None,
@@ -336,9 +343,6 @@ def load_saved_motivations(path:str|Path): # a folder written by `save_motivatio
     dd = _read_ds(path, dict_of=True)
     if 'items' not in dd or not set(dd) <= {'items', 'users'}: raise DataError(f"{path/'dataset_dict.json'}: tables {sorted(dd)}, expected items (+ users)")
     return Motivations(dd['items'], dd.get('users'), pd.DataFrame(summary).set_index('kind'), meta)
-
-Motivations.save_to_disk = save_motivations  # m.save_to_disk(path)
-Motivations.load_from_disk = staticmethod(load_saved_motivations)  # Motivations.load_from_disk(path)
 
 # %% ../nbs/12_extract.ipynb #5d603690
 def xrec_motivations(d): # RecData of 'xrec-yelp' (with .profiles)
