@@ -64,41 +64,23 @@ def test_model_agnostic_table_is_the_committed_runs():
     assert backbone_table(runs) in section('**Model-agnostic?**')
 
 
-def test_scale_table_is_the_committed_benchmark():
-    "The README's cost-growth table is `scale_table` of ci/results/bench_scale.json (the benchmark's own output)."
-    import json
-    from readme_tables import scale_table
-    summary = json.loads((ROOT / 'ci' / 'results' / 'bench_scale.json').read_text())
-    assert scale_table(summary) in section('**How cost grows**')
+@pytest.mark.parametrize('printer,result,heading', [
+    ('scale_table', 'bench_scale.json', '**How cost grows**'),
+    ('fleet_table', 'bench_fleet.json', '**Extraction over a fleet of servers**'),
+    ('forecast_table', 'forecast.json', '**A forecast**')])
+def test_benchmark_tables_are_the_committed_results(printer, result, heading):
+    "Each benchmark table of the README is its printer's output on the committed JSON under ci/results/."
+    import json, readme_tables
+    summary = json.loads((ROOT / 'ci' / 'results' / result).read_text())
+    assert getattr(readme_tables, printer)(summary) in section(heading), f'{heading}: not ci/readme_tables.py on {result}'
 
 
-def test_fleet_table_is_the_committed_benchmark():
-    "The README's fleet table is `fleet_table` of ci/results/bench_fleet.json."
-    import json
-    from readme_tables import fleet_table
-    summary = json.loads((ROOT / 'ci' / 'results' / 'bench_fleet.json').read_text())
-    assert fleet_table(summary) in section('**Extraction over a fleet of servers**')
-
-
-def test_e04_tables_are_the_committed_runs():
-    "The correspondence-weight sweep's tables are `e04_table` of the committed e04 full runs."
-    from readme_tables import e04_table
-    rows = [r for f in full_run_results('e04_correspondence_weights_full_s*.json', 'xrec-yelp-profiled') for r in f['rows']]
-    assert len({r['seed'] for r in rows}) >= 2, 'the sweep needs at least two seeds'
-    assert e04_table(rows) in section('**Do the correspondence terms matter at any weight?**')
-
-
-def test_forecast_table_is_the_committed_forecast():
-    "The README's forecast is `forecast_table` of ci/results/forecast.json (the script's own output)."
-    import json
-    from readme_tables import forecast_table
-    summary = json.loads((ROOT / 'ci' / 'results' / 'forecast.json').read_text())
-    assert forecast_table(summary) in section('**A forecast**')
-
-
-def test_e03_table_is_the_committed_runs():
-    "The noise-robustness table is `e03_table` of the committed e03 full runs."
-    from readme_tables import e03_table
-    rows = [r for f in full_run_results('e03_noise_full_s*.json', 'xrec-yelp-profiled') for r in f['rows']]
-    assert len({r['seed'] for r in rows if r['seed'] is not None}) >= 2, 'the noise table needs at least two seeds'
-    assert e03_table(rows) in section('**Noise robustness**')
+@pytest.mark.parametrize('printer,pattern,heading', [
+    ('e03_table', 'e03_noise_full_s*.json', '**Noise robustness**'),
+    ('e04_table', 'e04_correspondence_weights_full_s*.json', '**Do the correspondence terms matter at any weight?**')])
+def test_sweep_tables_are_the_committed_runs(printer, pattern, heading):
+    "The noise and correspondence-weight tables are their printers' output on the committed full runs (2+ seeds)."
+    import readme_tables
+    rows = [r for f in full_run_results(pattern, 'xrec-yelp-profiled') for r in f['rows']]
+    assert len({r['seed'] for r in rows if r['seed'] is not None}) >= 2, f'{pattern}: a paired table needs two seeds'
+    assert getattr(readme_tables, printer)(rows) in section(heading), f'{heading}: not ci/readme_tables.py {pattern}'
