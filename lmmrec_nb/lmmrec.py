@@ -231,9 +231,11 @@ class LMMRec(nn.Module):
             at[need] = torch.arange(len(need), device=S.device)
             Zn = proj(S.index_select(0, need)); text = lambda ids: Zn.index_select(0, at[ids])
         else: text = lambda ids: Z.index_select(0, ids)
+        views = tuple(V.index_select(0, i) for i, _ in groups), tuple(text(i) for i, _ in groups)
+        # the candidates' rows after the groups' rows: autograd sums gradients in the reverse order of the graph, so
+        # this order is part of the result (the committed runs were made with it; swapping it moves the 7th digit)
         cands = None if all(c is None for c in cand) else tuple(None if c is None else text(c) for c in cand)
-        return summed_alignment(tuple(V.index_select(0, i) for i, _ in groups), tuple(text(i) for i, _ in groups),
-                                tuple(n for _, n in groups), tau, cands, B)
+        return summed_alignment(*views, tuple(n for _, n in groups), tau, cands, B)
 
     def kd_loss(self, e:torch.Tensor, rows:list, B:int): # final embeddings; `text_rows` ('prf'); batch size
         "RLMRec-Con between final embeddings and P_kd's projection of the profile text (unweighted)."
