@@ -84,3 +84,14 @@ def test_sweep_tables_are_the_committed_runs(printer, pattern, heading):
     rows = [r for f in full_run_results(pattern, 'xrec-yelp-profiled') for r in f['rows']]
     assert len({r['seed'] for r in rows if r['seed'] is not None}) >= 2, f'{pattern}: a paired table needs two seeds'
     assert getattr(readme_tables, printer)(rows) in section(heading), f'{heading}: not ci/readme_tables.py {pattern}'
+
+
+def test_e04_reference_weight_runs_are_the_e02_runs():
+    "e04 at w2 = w3 = 1e-7 has e02's LMMRec settings: each seed's file gives e02's test metrics, number for number."
+    e02 = {r['seed']: r for f in full_run_results('e02_lmmrec_full_yelp_s*.json', 'xrec-yelp-profiled')
+           for r in f['rows'] if r['model'] == 'lmmrec'}
+    e04 = {r['seed']: r for f in full_run_results('e04_correspondence_weights_full_s*.json', 'xrec-yelp-profiled')
+           for r in f['rows'] if r['w'] == 1e-7}
+    assert e04 and set(e04) <= set(e02), (sorted(e04), sorted(e02))
+    for s, r in e04.items():
+        assert (r['best_epoch'], r['recall@20'], r['ndcg@20']) == (e02[s]['best_epoch'], e02[s]['recall@20'], e02[s]['ndcg@20']), s
