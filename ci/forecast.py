@@ -90,7 +90,8 @@ def main():
     ap.add_argument('--out', default=str(ROOT / 'ci' / 'results' / 'forecast.json'))
     a = ap.parse_args()
     tok, att = token_counts(), attempts()
-    f = fits(json.loads((ROOT / 'ci' / 'results' / 'bench_scale.json').read_text()))
+    bench = json.loads((ROOT / 'ci' / 'results' / 'bench_scale.json').read_text())
+    f = fits(bench)
     print(f"measured: {tok['item_prompt']:.0f} tokens per item prompt, {tok['user_prompt']:.0f} per user prompt, "
           f"{tok['answer']:.0f} per answer (SmolLM2's tokenizer, {tok['prompts_counted']} prompts, {tok['answers_counted']} "
           f"answers); attempts per prompt {att}")
@@ -107,7 +108,7 @@ def main():
               f"train {x['train_memory_gib']:,.1f} GiB, CPU epoch {x['cpu_epoch_h']:,.2f} h, full ranking {x['cpu_full_ranking_h']:,.2f} h"
               + (' (extrapolated)' if x['extrapolated'] else ''))
     summary = dict(tokens=tok, attempts=att, fits=f, assumed_gen_tok_s=a.gen_tok_s, catalogues=cats,
-                   machine='bench_scale: ' + json.loads((ROOT / 'ci' / 'results' / 'bench_scale.json').read_text())['machine'])
+                   machine='bench_scale: ' + bench['machine'])
     Path(a.out).write_text(json.dumps(summary, indent=1) + '\n')
     print(json.dumps(summary))
 
