@@ -2,6 +2,7 @@
 
 Usage: LMMREC_DATA_MIRROR=../shared/data python ci/bench_lmmrec.py [--dataset xrec-yelp-profiled] [--backbone lightgcn]
        [--epochs 5] [--threads 1] [--device cpu] [--terms] [--profile] [--compile] [--forms kit|reference] [--text-dim N]
+       [--out FILE.json]   (--forms reference: the figures and the command, for ci/readme_tables.py --speed)
 Prints a table of median epoch times and ratios; the last line is one JSON object with every figure.
 --profile counts, with torch.profiler, the operators (and CUDA kernels) of one training epoch per batch and lists
 the operators that take the most CPU time; --compile also times LMMRec with its loss under torch.compile, as TrainConfig(compile=True) runs it.
@@ -12,10 +13,13 @@ reference's per-dataset weights) against `PlainReference` below: the same forms 
 reference computes them (every node's text through both projectors each batch, dense [B, N] InfoNCE matrices,
 an all-nodes x all-nodes one for the translation term). It also counts the FLOPs of the alignment terms the package
 performs per epoch, measures torch.mm's throughput at the same shapes in the same run, and prints achieved / peak,
-plus the peak RSS of each run. Targets: LMMRec epoch <= 0.3x the plain one; achieved >= 50% of peak.
+plus the peak RSS of each run. Targets: RLMRec-Con's and LMMRec's epochs <= 0.3x their plain ones; achieved >= 50% of
+peak. It times both in float32 and with precision='bf16' (projector and InfoNCE products in bfloat16, on AMX where the
+CPU has it); the roofline of each is measured against torch.mm's throughput in its own dtype.
 Datasets without shipped texts (rlmrec-amazon-book) get random text vectors of --text-dim columns (1536 or 384).
 """
-import argparse, json, platform, resource, statistics, threading, time
+import argparse, json, platform, resource, statistics, sys, threading, time
+from pathlib import Path
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from lmmrec_nb.backbones import make_backbone
 from lmmrec_nb.core import resolve_device, seed_everything
@@ -77,7 +81,7 @@ class PlainReference(nn.Module):
         for E in layers[:-1]:
             mix = torch.cat([F.softmax(E[:nu] @ P.C_u, -1) @ P.C_u.T, F.softmax(E[nu:] @ P.C_i, -1) @ P.C_i.T])
             a = (F.cosine_similarity(mix[P.dst], mix[P.src], dim=-1, eps=1e-8) + 1) / 2
-            a = a / torch.zeros(len(E), dtype=a.dtype).index_add(0, P.dst, a)[P.dst]
+            a = a / torch.zeros(len(E), dtype=a.dtype, device=a.device).index_add(0, P.dst, a)[P.dst]
             rs.append(torch.zeros_like(E).index_add(0, P.dst, a[:, None] * E[P.src]))
         return torch.stack(rs).mean(0)
     def loss(self, batch):
@@ -87,11 +91,12 @@ class PlainReference(nn.Module):
         e, ids = torch.cat([out.user, out.item]), (u, p + nu, n + nu)
         def grouped(V, Z, tau): return (self.nce(V[ids[0]], Z[ids[0]], Z[:nu], tau)
                                         + self.nce(V[ids[1]], Z[ids[1]], Z[ids[1]], tau) + self.nce(V[ids[2]], Z[ids[2]], Z[ids[2]], tau)) / B
-        Zkd, Z = m.proj_kd(m.S), m.proj(m.S)  # every node's text through both projectors, every batch
+        Zkd = m.proj_kd(m.S)  # every node's text through the projectors its terms use, every batch
+        Z = m.proj(m.S) if w['pair'] or w['ta'] or w['itc'] else None
         if w['kd']: parts['kd'] = w['kd'] * grouped(e, Zkd, w['kd_tau'])
         if w['pair']: parts['pair'] = w['pair'] * grouped(self.motivations(out.layers), Z, w['pair_tau'])
         if w['ta'] or w['itc']:
-            e1, e2 = torch.randn(Z.shape, generator=m.gen), torch.randn(Z.shape, generator=m.gen)
+            e1, e2 = (torch.randn(Z.shape, generator=m.gen, device=Z.device) for _ in range(2))
             za, eb = Z * (1 + e1), e[:, :Z.shape[1]] * (1 + e2)
             ta = self.nce(za, eb, eb, 1.0) / len(Z)  # all nodes x all nodes
             if w['ta']: parts['ta'] = w['ta'] * ta
@@ -114,15 +119,16 @@ class RssPeak:
     def __exit__(self, *exc): self.done = True; self.t.join()
 
 
-def mm_rate(m, k, n, reps=5):
-    "GFLOP/s of torch.mm at [m, k] @ [k, n] (best of `reps` after a warm-up)."
-    x, y = torch.randn(m, k), torch.randn(k, n); torch.mm(x, y); best = float('inf')
+def mm_rate(m, k, n, dtype=torch.float32, dev=torch.device('cpu'), reps=5):
+    "GFLOP/s of torch.mm at [m, k] @ [k, n] in `dtype` on `dev` (best of `reps` after a warm-up)."
+    x, y = torch.randn(m, k, dtype=dtype, device=dev), torch.randn(k, n, dtype=dtype, device=dev); torch.mm(x, y); best = float('inf')
+    sync = torch.cuda.synchronize if dev.type == 'cuda' else (lambda: None)
     for _ in range(reps):
-        t = time.perf_counter(); torch.mm(x, y); best = min(best, time.perf_counter() - t)
+        sync(); t = time.perf_counter(); torch.mm(x, y); sync(); best = min(best, time.perf_counter() - t)
     return 2 * m * k * n / best / 1e9
 
 
-def alignment_flops(m, d, threads_note=None):
+def alignment_flops(m, d, dtype=torch.float32, dev=torch.device('cpu')):
     "FLOPs of the alignment terms the package performs in one epoch of the reference forms, per kind of product."
     S, nu, N = m.S, m.backbone.n_users, len(m.S); dt, dim = S.shape[1], m.proj.net[-1].out_features
     h, K, L = m.proj.net[0].out_features, m.w['n_proto'], m.backbone.hp['n_layers']
@@ -140,7 +146,7 @@ def alignment_flops(m, d, threads_note=None):
         fl['infonce'] += 2 * sum(lse(a, b) for a, b in sizes) + lse(N, N)  # kd and pair: distinct rows; ta: all nodes
         fl['mixtures'] += 3 * L * 2 * (2 * N * dim * K)  # (L layers) x (E C, softmax C^T) x (fwd + 2 bwd)
     rows = max(1, LSE_BLOCK // N)  # the rates at the shapes the package runs
-    rate = {'projections': mm_rate(N, dt, h), 'infonce': mm_rate(rows, dim, N), 'mixtures': mm_rate(N, dim, K)}
+    rate = {'projections': mm_rate(N, dt, h, dtype, dev), 'infonce': mm_rate(rows, dim, N, dtype, dev), 'mixtures': mm_rate(N, dim, K, dev=dev)}
     return fl, rate
 
 
@@ -157,18 +163,22 @@ def main_reference(a, d, dev):
         seed_everything(0, dgl=False); bb = make_backbone(a.backbone, d, device=a.device, seed=0, **bkw)
         return LMMRec(bb, S, has, 'reference', **{**lkw, **w})
     def lightgcn(): seed_everything(0, dgl=False); return make_backbone(a.backbone, d, device=a.device, seed=0, **bkw, keep_rate=1.0)
-    runs = {'lightgcn': lightgcn, 'rlmrec-con': lambda: build(pair=0, ta=0, itc=0), 'lmmrec': build}
+    con = dict(pair=0, ta=0, itc=0)  # RLMRec-Con: the backbone and kd only
+    runs = {'lightgcn': lightgcn, 'rlmrec-con': lambda: build(**con), 'lmmrec': build}
     if a.terms: runs.update({f'+{t} only': (lambda t=t: build(**{o: 0 for o in ('kd', 'pair', 'ta', 'itc') if o != t}))
                              for t in ('kd', 'pair', 'ta', 'itc')})
-    runs['plain'] = lambda: PlainReference(build())
+    runs.update({'rlmrec-con bf16': lambda: build(**con, precision='bf16'), 'lmmrec bf16': lambda: build(precision='bf16'),
+                 'plain rlmrec-con': lambda: PlainReference(build(**con)), 'plain': lambda: PlainReference(build())})
     # the plain baseline computes the same loss: every part on the first batch, same parameters, same noise
     u, i = d.pairs('train'); batch = (torch.as_tensor(u[:BATCH]), torch.as_tensor(i[:BATCH]), torch.as_tensor(i[::-1][:BATCH].copy()))
-    pk, pp = build(), PlainReference(build())
-    _, got = pk.loss(batch); _, want = pp.loss(batch)
-    fig['plain_vs_package_max_rel_diff'] = max(abs(got[k].item() - want[k].item()) / abs(want[k].item()) for k in want)
-    del pk, pp, got, want
+    pk, pp, p16 = build(), PlainReference(build()), build(precision='bf16')
+    _, got = pk.loss(batch); _, want = pp.loss(batch); _, lo = p16.loss(batch)
+    rel = lambda x: max(abs(x[k].item() - want[k].item()) / abs(want[k].item()) for k in want)
+    fig['plain_vs_package_max_rel_diff'], fig['plain_vs_bf16_max_rel_diff'] = rel(got), rel(lo)
+    del pk, pp, p16, got, want, lo
     print(f"{fig['dataset']}, reference forms, {texts} text, {fig['nodes']} nodes, {fig['threads']} thread(s); "
-          f"plain vs package, first batch, max relative difference of the loss parts: {fig['plain_vs_package_max_rel_diff']:.1e}")
+          f"plain vs package, first batch, max relative difference of the loss parts: {fig['plain_vs_package_max_rel_diff']:.1e} "
+          f"(precision='bf16': {fig['plain_vs_bf16_max_rel_diff']:.1e})")
     print(f"{'run':16s} {'epoch s':>8s} {'x lightgcn':>10s} {'peak RSS MiB':>13s}")
     for name, make in runs.items():
         model = make()
@@ -176,19 +186,24 @@ def main_reference(a, d, dev):
         fig[f'epoch_s_{name}'], fig[f'peak_rss_mib_{name}'] = t, round(rss.peak, 1)
         print(f"{name:16s} {t:8.3f} {t / fig['epoch_s_lightgcn']:10.2f} {rss.peak:13.0f}")
         del model
-    fig['ratio_lmmrec_vs_plain'] = fig['epoch_s_lmmrec'] / fig['epoch_s_plain']
-    print(f"LMMRec (reference forms) / plain baseline: {fig['ratio_lmmrec_vs_plain']:.3f}x   (target <= 0.3x)")
-    fl, rate = alignment_flops(build(), d)
-    align_s = fig['epoch_s_lmmrec'] - fig['epoch_s_lightgcn']  # the alignment terms' share of the epoch
-    ideal_s = sum(fl[k] / (rate[k] * 1e9) for k in fl)  # the same products at torch.mm's measured throughput
-    fig.update({f'gflop_{k}': fl[k] / 1e9 for k in fl}, **{f'mm_gflops_{k}': rate[k] for k in rate})
-    fig.update(alignment_s=align_s, alignment_gflops=sum(fl.values()) / align_s / 1e9, peak_gflops=sum(fl.values()) / ideal_s / 1e9,
-               achieved_over_peak=ideal_s / align_s)
-    for k in fl: print(f"  {k:12s} {fl[k] / 1e9:8.1f} GFLOP / epoch; torch.mm at its shapes: {rate[k]:6.1f} GFLOP/s")
-    print(f"alignment terms: {sum(fl.values()) / 1e9:.1f} GFLOP in {align_s:.2f} s = {fig['alignment_gflops']:.1f} GFLOP/s; "
-          f"peak at these shapes {fig['peak_gflops']:.1f} GFLOP/s: achieved / peak {fig['achieved_over_peak']:.0%}   (target >= 50%)")
+    for run, plain in (('rlmrec-con', 'plain rlmrec-con'), ('lmmrec', 'plain')):
+        for sfx in ('', ' bf16'):
+            key = f"ratio_{run}{sfx.replace(' ', '_')}_vs_plain"; fig[key] = fig[f'epoch_s_{run}{sfx}'] / fig[f'epoch_s_{plain}']
+            print(f"{run + sfx:16s} / its plain baseline (float32): {fig[key]:.3f}x   (target <= 0.3x)")
+    for sfx, dtype in (('', torch.float32), (' bf16', torch.bfloat16)):  # the roofline of each precision at its own peak
+        fl, rate = alignment_flops(build(), d, dtype, dev); tag = sfx.replace(' ', '_')
+        align_s = fig[f'epoch_s_lmmrec{sfx}'] - fig['epoch_s_lightgcn']  # the alignment terms' share of the epoch
+        ideal_s = sum(fl[k] / (rate[k] * 1e9) for k in fl)  # the same products at torch.mm's measured throughput
+        fig.update({f'gflop_{k}': fl[k] / 1e9 for k in fl}, **{f'mm_gflops_{k}{tag}': rate[k] for k in rate})
+        fig.update({f'alignment_s{tag}': align_s, f'alignment_gflops{tag}': sum(fl.values()) / align_s / 1e9,
+                    f'peak_gflops{tag}': sum(fl.values()) / ideal_s / 1e9, f'achieved_over_peak{tag}': ideal_s / align_s})
+        print(f"lmmrec{sfx}:" + ''.join(f"  {k} {fl[k] / 1e9:.1f} GFLOP/epoch at {rate[k]:.1f} GFLOP/s;" for k in fl))
+        print(f"  alignment terms: {sum(fl.values()) / 1e9:.1f} GFLOP in {align_s:.2f} s = {fig[f'alignment_gflops{tag}']:.1f} GFLOP/s; "
+              f"peak at these shapes {fig[f'peak_gflops{tag}']:.1f} GFLOP/s: achieved / peak {fig[f'achieved_over_peak{tag}']:.0%}   (target >= 50%)")
     fig['peak_rss_mib_process'] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     fig = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in fig.items()}
+    if a.out:  # the README's tables are printed from this file (ci/readme_tables.py --speed)
+        Path(a.out).write_text(json.dumps({'command': 'python ci/bench_lmmrec.py ' + ' '.join(sys.argv[1:]), **fig}, indent=1) + '\n')
     print(json.dumps(fig))
 
 
@@ -201,6 +216,7 @@ def main():
     ap.add_argument('--compile', action='store_true', help="also time LMMRec with its loss compiled (TrainConfig(compile=True))")
     ap.add_argument('--forms', default='kit', choices=('kit', 'reference'), help='the forms LMMRec computes (reference: issue 14)')
     ap.add_argument('--text-dim', type=int, default=None, help='random text vectors of this size (datasets without shipped texts)')
+    ap.add_argument('--out', help='--forms reference: also write the figures (and this command) to this JSON file')
     a = ap.parse_args()
     if a.threads: torch.set_num_threads(a.threads)
     dev = resolve_device(a.device); d = load(a.dataset)

@@ -6,6 +6,7 @@ Usage: python ci/readme_tables.py 'e02_lmmrec_full_yelp_s*.json' xrec-yelp-profi
        python ci/readme_tables.py 'e03_noise_full_s*.json' xrec-yelp-profiled --e03
        python ci/readme_tables.py ci/results/bench_fleet.json --fleet        (the extraction fleet's throughput)
        python ci/readme_tables.py ci/results/forecast.json --forecast        (the cost forecast per catalogue)
+       python ci/readme_tables.py ci/results/bench_lmmrec_reference_yelp.json --speed   (the reference forms' cost)
        python ci/readme_tables.py 'LightGCN=e02_lmmrec_full_yelp_s*.json,SGL=e02_lmmrec_full_yelp-sgl_s*.json' xrec-yelp-profiled --backbones
 Prints the variant table (mean ± population std over seeds, change vs the backbone, seeds above it, best epochs,
 and s / epoch or the per-seed Recall@20) and the paired table (`lmmrec_nb.eval.paired_comparison`: mean
@@ -175,6 +176,25 @@ def scale_table(summary:dict):
     return '\n'.join(out)
 
 
+def speed_table(fig:dict):
+    "The reference forms' cost table of `ci/bench_lmmrec.py --forms reference`'s JSON: epoch and peak RSS per run, ratios, roofline."
+    runs = [k[len('epoch_s_'):] for k in fig if k.startswith('epoch_s_')]
+    name = lambda r: {'lightgcn': 'LightGCN', 'plain': 'plain LMMRec'}.get(r, r if r.startswith('plain') else '+ ' + r.lstrip('+'))
+    out = ['| epoch | ' + ' | '.join(name(r).replace('rlmrec-con', 'RLMRec-Con').replace('lmmrec', 'LMMRec') for r in runs) + ' |',
+           '|---|' + '---|' * len(runs), row('seconds', *(f"{fig[f'epoch_s_{r}']:.3g}" for r in runs)),
+           row('vs LightGCN', *(f"{fig[f'epoch_s_{r}'] / fig['epoch_s_lightgcn']:.1f}x" for r in runs)),
+           row('peak RSS, MiB', *(f"{fig[f'peak_rss_mib_{r}']:,.0f}" for r in runs)), '']
+    for k in ('rlmrec-con', 'rlmrec-con_bf16', 'lmmrec', 'lmmrec_bf16'):
+        what = k.replace('_bf16', ", precision='bf16'").replace('rlmrec-con', 'RLMRec-Con').replace('lmmrec', 'LMMRec')
+        out.append(f"- {what} / its plain float32 baseline: **{fig[f'ratio_{k}_vs_plain']:.2f}x** (target ≤ 0.3x)")
+    for tag, what in (('', 'float32'), ('_bf16', "precision='bf16'")):
+        out.append(f"- achieved / peak, LMMRec's alignment terms, {what}: **{fig[f'achieved_over_peak{tag}']:.0%}** "
+                   f"({sum(fig[f'gflop_{k}'] for k in ('projections', 'infonce', 'mixtures')):.0f} GFLOP in "
+                   f"{fig[f'alignment_s{tag}']:.1f} s = {fig[f'alignment_gflops{tag}']:.1f} GFLOP/s; torch.mm at the same shapes "
+                   f"{fig[f'peak_gflops{tag}']:.0f} GFLOP/s; target ≥ 50%)")
+    return '\n'.join(out)
+
+
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('pattern', help="glob of result files; with --backbones, one glob per backbone: 'name=glob,name=glob'")
@@ -185,10 +205,11 @@ if __name__ == '__main__':
     ap.add_argument('--e04', action='store_true', help='the correspondence-weight sweep (e04) tables')
     ap.add_argument('--fleet', action='store_true', help="pattern is ci/bench_fleet.py's JSON: the fleet's throughput")
     ap.add_argument('--forecast', action='store_true', help="pattern is ci/forecast.py's JSON: the cost forecast")
+    ap.add_argument('--speed', action='store_true', help="pattern is ci/bench_lmmrec.py --forms reference's JSON: its cost")
     a = ap.parse_args()
-    if a.forecast or a.fleet or a.scale:  # a benchmark's JSON
+    if a.forecast or a.fleet or a.scale or a.speed:  # a benchmark's JSON
         summary = json.loads(open(a.pattern).read())
-        print((forecast_table if a.forecast else fleet_table if a.fleet else scale_table)(summary))
+        print((forecast_table if a.forecast else fleet_table if a.fleet else scale_table if a.scale else speed_table)(summary))
     elif a.backbones:
         globs = dict(x.split('=', 1) for x in a.pattern.split(','))
         print(backbone_table({n: [r for f in full_run_results(g, a.dataset) for r in f['rows']] for n, g in globs.items()}))

@@ -150,21 +150,24 @@ class LMMRec(nn.Module):
                  S:torch.Tensor, has:torch.Tensor, # frozen text table and mask (`text_table`): the profile, for P_kd
                  forms:str|LMMRecForms='reference', # 'reference' (DESIGN.md §1b), 'kit', or an `LMMRecForms`
                  S_int:torch.Tensor|None=None, has_int:torch.Tensor|None=None, # motivations' table, P_int's (None: S)
+                 precision:str='fp32', # 'bf16': projector and InfoNCE products in bfloat16 (a speed option, not a form)
                  **w): # weights overriding `LMMREC_WEIGHTS` (0 switches a term off) and `LMMRecForms` options
         super().__init__()
         if (S_int is None) != (has_int is None): raise ValueError("give S_int and has_int together, or neither")
+        if precision not in ('fp32', 'bf16'): raise ValueError(f"precision must be one of ('fp32', 'bf16'), got {precision!r}")
+        self.precision = precision
         if S_int is not None and S_int.shape[0] != S.shape[0]:
             raise ValueError(f"S_int has {S_int.shape[0]} rows and S {S.shape[0]}: one row per node in both")
         self.w, self.forms = _settings(forms, w)
         self.backbone, dev = _set_keep_rate(backbone, self.forms.keep_rate), backbone.device
         d_layer, d_out = backbone.user_emb.shape[1], backbone.forward()[0].shape[1]
-        S, S_int = (None if x is None else _flush_tiny(x) for x in (S, S_int))
-        self.register_buffer('S', S.to(dev))  # s_prf: what RLMRec-Con aligns (and every term without S_int)
+        S, S_int = (None if x is None else _flush_tiny(x).to(dev, self.lo or x.dtype) for x in (S, S_int))  # bf16: as read
+        self.register_buffer('S', S)  # s_prf: what RLMRec-Con aligns (and every term without S_int)
         self.register_buffer('has', has.to(dev))
-        self.register_buffer('S_int', None if S_int is None else S_int.to(dev))  # s_int: what coordination aligns
+        self.register_buffer('S_int', S_int)  # s_int: what coordination aligns
         self.register_buffer('has_int', None if has_int is None else has_int.to(dev))
-        self.proj_kd = Projector(S.shape[1], d_out).to(dev)  # RLMRec-Con's P_kd (GCCF: the full concatenated width)
-        self.proj = Projector(self.texts('int')[0].shape[1], d_layer).to(dev)  # the motivation projector P_int
+        self.proj_kd = Projector(S.shape[1], d_out, self.lo).to(dev)  # RLMRec-Con's P_kd (GCCF: the concatenated width)
+        self.proj = Projector(self.texts('int')[0].shape[1], d_layer, self.lo).to(dev)  # the motivation projector P_int
         self.teacher = make_teacher(self.proj)
         src, dst = (t.to(dev) for t in backbone.g.edges())
         nu = backbone.n_users if self.forms.prototypes == 'separate' else None
@@ -178,9 +181,11 @@ class LMMRec(nn.Module):
     def hp(self):  # forms and texts enter only where they differ from the kit's: a kit run's fingerprint is unchanged
         changed = self.forms.changed()
         two = {'texts': 'two'} if self.S_int is not None else {}
-        return {**self.backbone.hp, **self.w, **({'forms': changed} if changed else {}), **two}
+        lo = {'precision': self.precision} if self.precision != 'fp32' else {}
+        return {**self.backbone.hp, **self.w, **({'forms': changed} if changed else {}), **two, **lo}
     gen = property(lambda self: self.backbone.gen)
     device = property(lambda self: self.backbone.device)
+    lo = property(lambda self: torch.bfloat16 if self.precision == 'bf16' else None)  # the products' dtype (None: float32)
     def forward(self): return self.backbone.forward()
     def score(self, users:torch.Tensor): return self.backbone.score(users)
     def train(self, mode:bool=True):
@@ -235,7 +240,7 @@ class LMMRec(nn.Module):
         # the candidates' rows after the groups' rows: autograd sums gradients in the reverse order of the graph, so
         # this order is part of the result (the committed runs were made with it; swapping it moves the 7th digit)
         cands = None if all(c is None for c in cand) else tuple(None if c is None else text(c) for c in cand)
-        return summed_alignment(*views, tuple(n for _, n in groups), tau, cands, B)
+        return summed_alignment(*views, tuple(n for _, n in groups), tau, cands, B, self.lo)
 
     def kd_loss(self, e:torch.Tensor, rows:list, B:int): # final embeddings; `text_rows` ('prf'); batch size
         "RLMRec-Con between final embeddings and P_kd's projection of the profile text (unweighted)."
@@ -258,7 +263,7 @@ class LMMRec(nn.Module):
         "Translation alignment (unweighted): over every node with text, or the mean over the batch's groups."
         if self.forms.ta_nodes == 'all':
             has = self.texts('int')[1]
-            return translation_alignment(Z[has], e[has][:, :Z.shape[1]], self.gen, blocked=True)  # no N x N matrix
+            return translation_alignment(Z[has], e[has][:, :Z.shape[1]], self.gen, blocked=True, dtype=self.lo)  # no N x N
         ks = [k for k in range(len(z)) if len(z[k])]
         if not ks: return e.new_zeros(())
         return sum(translation_alignment(z[k], ev[k], self.gen) for k in ks) / len(ks)

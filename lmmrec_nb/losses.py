@@ -21,7 +21,7 @@ LSE_BLOCK = 2**20  # elements of one [rows, N] block of lse_sum (4 MiB in float3
 class _BlockedLSE(torch.autograd.Function):
     "sum_i w_i logsumexp_j(q_i . c_j + bias_j), a block of rows at a time; the gradient is formed in the same pass."
     @staticmethod
-    def forward(ctx, q, c, w, bias, rows, grads): # [B, d], [N, d], [B], [N] or None; rows per block; form gradients?
+    def forward(ctx, q, c, w, bias, rows, grads, lo): # [B, d], [N, d], [B], [N] or None; rows/block; gradients?; products' dtype
         bmax = 0. if bias is None else bias.max()
         m = q.norm(dim=1) * c.norm(dim=1).max() + bmax  # bounds every logit of row i: the shift of its log-sum-exp
         spread = 2 * (m - bmax).max() + (0. if bias is None else bmax - bias.min())  # how far below 1 a row's top term can be
@@ -29,34 +29,42 @@ class _BlockedLSE(torch.autograd.Function):
         one = q.new_ones(len(q), 1)  # the bias and the shift ride in the product: [q, 1, -m] . [c, bias, 1]
         qa = torch.cat([q, one, -m[:, None] if fixed else 0 * one], 1)
         ca = torch.cat([c, c.new_zeros(len(c), 1) if bias is None else bias[:, None], c.new_ones(len(c), 1)], 1)
+        qa, ca, cl = qa.to(lo), ca.to(lo), c.to(lo)  # bfloat16: the products on AMX / tensor cores, sums in q's dtype
+        m = -qa[:, -1].to(q.dtype) if fixed else m  # the shift as the product saw it
         out, dq, dc = q.new_zeros(()), (torch.empty_like(q) if grads else None), (torch.zeros_like(c) if grads else None)
         for r in range(0, len(q), rows):
             qb, wb = q[r:r + rows], w[r:r + rows]
             s = qa[r:r + rows] @ ca.T  # [rows, N] logits - shift: the only big tensor, one block of rows
             mb = m[r:r + rows] if fixed else s.amax(1)
             if not fixed: s.sub_(mb[:, None])
-            z = s.exp_().sum(1)
-            out += (wb * (mb + z.log())).sum()
+            z = s.exp_().sum(1, dtype=q.dtype)
+            out += (wb * (mb.to(q.dtype) + z.log())).sum()
             if grads:  # scale the thin operands, not the block: (w / z) on [rows, d]
                 sc = (wb / z)[:, None]
-                torch.mm(s, c, out=dq[r:r + rows]).mul_(sc)
-                dc.addmm_(s.T, qb * sc)
+                if lo == q.dtype:
+                    torch.mm(s, c, out=dq[r:r + rows]).mul_(sc)
+                    dc.addmm_(s.T, qb * sc)
+                else:  # the products in `lo`, their sums across blocks in q's dtype
+                    dq[r:r + rows] = (s @ cl).to(q.dtype) * sc
+                    dc += s.T @ (qb * sc).to(lo)
         ctx.save_for_backward(dq, dc)
         return out
     @staticmethod
     @once_differentiable
     def backward(ctx, g):
         dq, dc = ctx.saved_tensors
-        return g * dq, g * dc, None, None, None, None
+        return g * dq, g * dc, None, None, None, None, None
 
 def lse_sum(q:torch.Tensor, c:torch.Tensor, # [B, d] anchors, [N, d] candidates
             w:torch.Tensor|None=None, # [B] weight of each anchor (default 1)
             bias:torch.Tensor|None=None, # [N] added to every logit of a candidate (log of its count), no gradient
-            block:int|None=None): # elements of one [rows, N] block (None: `LSE_BLOCK`)
+            block:int|None=None, # elements of one [rows, N] block (None: `LSE_BLOCK`)
+            dtype:torch.dtype|None=None): # dtype of the block products (None: q's; torch.bfloat16: 3 significant digits)
     "sum_i w_i logsumexp_j(q_i . c_j + bias_j) without a [B, N] matrix (rows in blocks; fused forward and backward)."
     w, block = q.new_ones(len(q)) if w is None else w.to(q.dtype), LSE_BLOCK if block is None else block
     grads = torch.is_grad_enabled() and (q.requires_grad or c.requires_grad)
-    return _BlockedLSE.apply(q, c, w, None if bias is None else bias.to(q.dtype), max(1, block // max(1, len(c))), grads)
+    return _BlockedLSE.apply(q, c, w, None if bias is None else bias.to(q.dtype), max(1, block // max(1, len(c))), grads,
+                             dtype or q.dtype)
 
 # %% ../nbs/31_losses.ipynb #23725b75
 def nce_sum(a:torch.Tensor, b:torch.Tensor, # [B, d] paired views
@@ -64,7 +72,8 @@ def nce_sum(a:torch.Tensor, b:torch.Tensor, # [B, d] paired views
             w:torch.Tensor|None=None, # [B] times each row counts (default 1)
             candidates:torch.Tensor|None=None, # [N, d] denominators (default: b, weighted by `w`)
             bias:torch.Tensor|None=None, # [N] log-weights of the candidates (default: log w when they are b, else 0)
-            block:int|None=None): # elements of one block of `lse_sum` (None: `LSE_BLOCK`)
+            block:int|None=None, # elements of one block of `lse_sum` (None: `LSE_BLOCK`)
+            dtype:torch.dtype|None=None): # dtype of `lse_sum`'s products (None: a's)
     "sum_k w_k InfoNCE_k(a, b): `info_nce(..., reduction='sum')` on weighted rows, in blocks (no B x N matrix)."
     _nonempty('nce_sum', a, b)
     if a.shape != b.shape: raise ValueError(f"nce_sum: paired views must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
@@ -73,7 +82,7 @@ def nce_sum(a:torch.Tensor, b:torch.Tensor, # [B, d] paired views
     b = F.normalize(b, dim=-1, eps=1e-4)
     if candidates is None: c, bias = b, (w.log() if bias is None else bias)
     else: c = F.normalize(candidates, dim=-1, eps=1e-4)
-    return -(w * (a * b).sum(-1)).sum() + lse_sum(a, c, w, bias, block)
+    return -(w * (a * b).sum(-1)).sum() + lse_sum(a, c, w, bias, block, dtype)
 
 # %% ../nbs/31_losses.ipynb #dcb60e58
 REDUCTIONS = ('mean-of-means', 'sum/B')  # kit form, reference form
@@ -97,11 +106,12 @@ def summed_alignment(cf:tuple, text:tuple, # (users, pos, neg): each group's DIS
                      counts:tuple, # per group: [U] how often each row occurs in the batch
                      tau:float=0.2, # temperature
                      candidates:tuple|None=None, # per group: [N, d] denominators, or None for the group's own text rows
-                     B:int|None=None): # batch size that divides the sums (default: the first group's count)
+                     B:int|None=None, # batch size that divides the sums (default: the first group's count)
+                     dtype:torch.dtype|None=None): # dtype of the InfoNCE products (None: the views')
     "con_alignment(..., reduction='sum/B') of the repeated rows, computed once per distinct row (`nce_sum`)."
     if not len(cf) == len(text) == len(counts): raise ValueError('summed_alignment: cf, text and counts need the same groups')
     cands = candidates or (None,) * len(cf)
-    sums = [nce_sum(c, t, tau, n, k) for c, t, n, k in zip(cf, text, counts, cands) if len(c)]  # empty group: 0
+    sums = [nce_sum(c, t, tau, n, k, dtype=dtype) for c, t, n, k in zip(cf, text, counts, cands) if len(c)]  # empty: 0
     if not sums: return cf[0].new_zeros(())
     return sum(sums) / (int(counts[0].sum()) if B is None else B)
 
@@ -117,12 +127,13 @@ def pairwise_alignment(inter:tuple, text:tuple, # (users, pos, neg) interaction 
 def translation_alignment(z:torch.Tensor, e:torch.Tensor, # [N, d] textual motivations, graph rows of the same nodes
                           gen:torch.Generator|None=None, # noise generator (seeded for repeatability)
                           tau:float=1.0, # temperature (1 in IRLLRec)
-                          blocked:bool=False): # True: `nce_sum` in blocks (all nodes at once: no N x N matrix)
+                          blocked:bool=False, # True: `nce_sum` in blocks (all nodes at once: no N x N matrix)
+                          dtype:torch.dtype|None=None): # dtype of the blocked products (None: z's)
     "MCS (b): InfoNCE between noise-perturbed textual and interaction views, averaged over the rows."
     _nonempty('translation_alignment', z, e)
     e1 = torch.randn(z.shape, generator=gen, device=z.device)
     e2 = torch.randn(e.shape, generator=gen, device=e.device)
-    if blocked: return nce_sum(z * (1 + e1), e * (1 + e2), tau) / len(z)
+    if blocked: return nce_sum(z * (1 + e1), e * (1 + e2), tau, dtype=dtype) / len(z)
     return info_nce(z * (1 + e1), e * (1 + e2), tau)
 
 # %% ../nbs/31_losses.ipynb #8dd83796

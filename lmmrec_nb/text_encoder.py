@@ -6,7 +6,7 @@
 from __future__ import annotations
 import hashlib, importlib.util, io, json, os, time, warnings, zipfile
 from pathlib import Path
-import numpy as np, torch, torch.nn as nn
+import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from .core import atomic_write, cache_dir, resolve_device
 
 # %% auto #0
@@ -135,7 +135,13 @@ def publish_vectors(name:str, # dataset name: the file is `<name>.npz`
 class Projector(nn.Module):
     "Linear(d_t, (d_t+d)/2) -> LeakyReLU -> Linear(., d): frozen text vectors to the model's space."
     def __init__(self, d_text:int=384, # sentence-embedding size
-                 d:int=32): # recommender embedding size
+                 d:int=32, # recommender embedding size
+                 compute:torch.dtype|None=None): # dtype of both products (None: the weights'; bfloat16: AMX / tensor cores)
         super().__init__(); h = (d_text + d) // 2
-        self.net = nn.Sequential(nn.Linear(d_text, h), nn.LeakyReLU(), nn.Linear(h, d))
-    def forward(self, s:torch.Tensor): return self.net(s)
+        self.net, self.compute = nn.Sequential(nn.Linear(d_text, h), nn.LeakyReLU(), nn.Linear(h, d)), compute
+    def forward(self, s:torch.Tensor): # [n, d_t] text vectors (any float dtype)
+        "[n, d] projections, in the weights' dtype; the products in `compute` (weights and gradients stay in theirs)."
+        if self.compute is None: return self.net(s)
+        (l1, act, l2), c = self.net, self.compute
+        h = act(F.linear(s.to(c), l1.weight.to(c), l1.bias.to(c)))
+        return F.linear(h, l2.weight.to(c), l2.bias.to(c)).to(l2.weight.dtype)
