@@ -7,6 +7,7 @@ Usage: python ci/readme_tables.py 'e02_lmmrec_full_yelp_s*.json' xrec-yelp-profi
        python ci/readme_tables.py ci/results/bench_fleet.json --fleet        (the extraction fleet's throughput)
        python ci/readme_tables.py ci/results/forecast.json --forecast        (the cost forecast per catalogue)
        python ci/readme_tables.py ci/results/bench_lmmrec_reference_yelp.json --speed   (the reference forms' cost)
+       python ci/readme_tables.py 'e02_lmmrec_bf16_yelp_s*.json' xrec-yelp-profiled --precision   (bf16 vs float32 LMMRec)
        python ci/readme_tables.py 'LightGCN=e02_lmmrec_full_yelp_s*.json,SGL=e02_lmmrec_full_yelp-sgl_s*.json' xrec-yelp-profiled --backbones
 Prints the variant table (mean ± population std over seeds, change vs the backbone, seeds above it, best epochs,
 and s / epoch or the per-seed Recall@20) and the paired table (`lmmrec_nb.eval.paired_comparison`: mean
@@ -118,6 +119,24 @@ def e04_table(rows):
     return '\n'.join(out)
 
 
+def precision_table(fp32:list, bf16:list):
+    "LMMRec trained with precision='bf16' against e02's float32 LMMRec runs of the same seeds: means, then paired tests."
+    runs = {'float32 (the e02 runs)': fp32, "precision='bf16'": bf16}
+    by = {k: {r['seed']: r for r in rs if r['model'] == 'lmmrec'} for k, rs in runs.items()}
+    seeds = sorted(set(by["precision='bf16'"]) & set(by['float32 (the e02 runs)']))
+    out = ['| LMMRec, reference forms | seeds | test Recall@20 | test NDCG@20 | best epochs |', '|---|---|---|---|---|']
+    for k, rs in by.items():
+        rec, ndcg = (np.array([rs[s][m] for s in seeds]) for m in ('recall@20', 'ndcg@20'))
+        out.append(row(k, len(seeds), f'{fmt(rec.mean())} ± {fmt(rec.std())}', f'{fmt(ndcg.mean())} ± {fmt(ndcg.std())}',
+                       ', '.join(str(rs[s]['best_epoch']) for s in seeds)))
+    out += ['', '| bf16 − float32, paired over seeds | mean difference | 95% interval | seeds bf16 ahead |', '|---|---|---|---|']
+    for m in ('recall@20', 'ndcg@20'):
+        c = paired_comparison(*({s: by[k][s][m] for s in seeds} for k in ("precision='bf16'", 'float32 (the e02 runs)')))
+        out.append(row(f'test {m.replace("recall", "Recall").replace("ndcg", "NDCG")}', signed(c['mean']),
+                       f"[{signed(c['lo'])}, {signed(c['hi'])}]", f"{c['ahead']}/{c['n']}"))
+    return '\n'.join(out)
+
+
 def fleet_table(summary:dict):
     "Requests per second of the fleet client against 1..k local servers (`ci/bench_fleet.py`'s JSON)."
     ks = sorted({int(k.split('_')[1]) for k in summary if k.startswith('real_') and k.endswith('_requests_per_s')})
@@ -206,6 +225,7 @@ if __name__ == '__main__':
     ap.add_argument('--fleet', action='store_true', help="pattern is ci/bench_fleet.py's JSON: the fleet's throughput")
     ap.add_argument('--forecast', action='store_true', help="pattern is ci/forecast.py's JSON: the cost forecast")
     ap.add_argument('--speed', action='store_true', help="pattern is ci/bench_lmmrec.py --forms reference's JSON: its cost")
+    ap.add_argument('--precision', action='store_true', help="pattern: LMMRec runs with precision='bf16', against e02's float32 runs")
     a = ap.parse_args()
     if a.forecast or a.fleet or a.scale or a.speed:  # a benchmark's JSON
         summary = json.loads(open(a.pattern).read())
@@ -213,6 +233,9 @@ if __name__ == '__main__':
     elif a.backbones:
         globs = dict(x.split('=', 1) for x in a.pattern.split(','))
         print(backbone_table({n: [r for f in full_run_results(g, a.dataset) for r in f['rows']] for n, g in globs.items()}))
+    elif a.precision:
+        rows = lambda g: [r for f in full_run_results(g, a.dataset) for r in f['rows']]
+        print(precision_table(rows('e02_lmmrec_full_yelp_s*.json'), rows(a.pattern)))
     else:
         rows = [r for f in full_run_results(a.pattern, a.dataset) for r in f['rows']]
         print(e03_table(rows) if a.e03 else e04_table(rows) if a.e04 else tables(rows, a.per_seed))

@@ -88,12 +88,15 @@ def test_sweep_tables_are_the_committed_runs(printer, pattern, heading):
     assert getattr(readme_tables, printer)(rows) in section(heading), f'{heading}: not ci/readme_tables.py {pattern}'
 
 
-def test_e04_reference_weight_runs_are_the_e02_runs():
-    "e04 at w2 = w3 = 1e-7 has e02's LMMRec settings: each seed's file gives e02's test metrics, number for number."
-    e02 = {r['seed']: r for f in full_run_results('e02_lmmrec_full_yelp_s*.json', 'xrec-yelp-profiled')
-           for r in f['rows'] if r['model'] == 'lmmrec'}
-    e04 = {r['seed']: r for f in full_run_results('e04_correspondence_weights_full_s*.json', 'xrec-yelp-profiled')
-           for r in f['rows'] if r['w'] == 1e-7}
-    assert e04 and set(e04) <= set(e02), (sorted(e04), sorted(e02))
-    for s, r in e04.items():
-        assert (r['best_epoch'], r['recall@20'], r['ndcg@20']) == (e02[s]['best_epoch'], e02[s]['recall@20'], e02[s]['ndcg@20']), s
+@pytest.mark.parametrize('pattern,at_e02', [
+    ('e04_correspondence_weights_full_s*.json', lambda r: r['w'] == 1e-7),  # e02's correspondence weights
+    ('e03_noise_full_s*.json', lambda r: r['noise'] == 0.0)], ids=['e04 at 1e-7', 'e03 on clean text'])
+def test_sweep_points_at_e02_settings_are_the_e02_runs(pattern, at_e02):
+    "A sweep's point with e02's settings gives e02's test metrics for the same variant and seed, number for number."
+    e02 = {(r['model'], r['seed']): r for f in full_run_results('e02_lmmrec_full_yelp_s*.json', 'xrec-yelp-profiled')
+           for r in f['rows']}
+    rows = [r for f in full_run_results(pattern, 'xrec-yelp-profiled') for r in f['rows'] if r['seed'] is not None and at_e02(r)]
+    assert rows and {(r['model'], r['seed']) for r in rows} <= set(e02), sorted((r['model'], r['seed']) for r in rows)
+    for r in rows:
+        o = e02[r['model'], r['seed']]
+        assert (r['best_epoch'], r['recall@20'], r['ndcg@20']) == (o['best_epoch'], o['recall@20'], o['ndcg@20']), (r['model'], r['seed'])
