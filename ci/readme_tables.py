@@ -92,6 +92,15 @@ def e03_table(rows):
         c = paired_comparison(rec[('lmmrec', n)], rec[('rlmrec-con', n)])
         cells += [signed(c['mean']), f"[{signed(c['lo'])}, {signed(c['hi'])}]", f"{c['ahead']}/{c['n']}"]
         out.append(row(*cells))
+    out += ['', '| noisy − clean test R@20, paired over seeds | + RLMRec-Con | + LMMRec | LMMRec\'s change − RLMRec-Con\'s | its 95% interval |',
+            '|---|---|---|---|---|']
+    drop = {v: {n: {s: x - rec[(v, 0.0)][s] for s, x in rec[(v, n)].items()} for n in noises if n} for v in ('rlmrec-con', 'lmmrec')}
+    interval = lambda c: f"{signed(c['mean'])} [{signed(c['lo'])}, {signed(c['hi'])}]"
+    for n in noises[1:]:
+        zero = dict.fromkeys(drop['lmmrec'][n], 0.0)
+        c = paired_comparison(drop['lmmrec'][n], drop['rlmrec-con'][n])
+        out.append(row(f'{n:.0%}', interval(paired_comparison(drop['rlmrec-con'][n], zero)),
+                       interval(paired_comparison(drop['lmmrec'][n], zero)), signed(c['mean']), f"[{signed(c['lo'])}, {signed(c['hi'])}]"))
     return '\n'.join(out)
 
 

@@ -16,10 +16,8 @@ from lmmrec_nb.core import full_run_results
 from conftest import EXPERIMENTS, ROOT, is_finite, parameters_cells, run_notebook
 
 METRICS = ('recall@20', 'ndcg@20')
-# CI runs: each notebook on its committed (CI-sized) defaults, plus these extra parameter sets. e03's committed full
-# run predates the reference forms (issue 11): its CI run in the same forms and texts keeps it checked until it is re-run.
-EXTRA_RUNS = {'e02_lmmrec': [{'DATASET': 'xrec-yelp-profiled', 'MAX_EPOCHS': 4}],
-              'e03_noise': [{'FORMS': 'kit', 'TEXTS': 'combined'}]}
+# CI runs: each notebook on its committed (CI-sized) defaults, plus these extra parameter sets.
+EXTRA_RUNS = {'e02_lmmrec': [{'DATASET': 'xrec-yelp-profiled', 'MAX_EPOCHS': 4}]}
 DEFAULTS = {'BACKBONE': 'lightgcn', 'FORMS': 'reference', 'TEXTS': 'two'}  # the notebooks' defaults (test_two_texts.py checks the last two)
 RUNS = [(nb, {}) for nb in EXPERIMENTS] + [(nb, p) for nb in EXPERIMENTS for p in EXTRA_RUNS.get(nb.stem, [])]
 IDS = [nb.stem + ''.join(f'-{v}' for v in p.values()) for nb, p in RUNS]
