@@ -100,3 +100,12 @@ def test_sweep_points_at_e02_settings_are_the_e02_runs(pattern, at_e02):
     for r in rows:
         o = e02[r['model'], r['seed']]
         assert (r['best_epoch'], r['recall@20'], r['ndcg@20']) == (o['best_epoch'], o['recall@20'], o['ndcg@20']), (r['model'], r['seed'])
+
+
+def test_precision_table_is_the_committed_runs():
+    "The bf16 quality table is `precision_table` of the committed bf16 runs against e02's float32 runs of the same seeds."
+    from readme_tables import precision_table
+    rows = lambda g: [r for f in full_run_results(g, 'xrec-yelp-profiled') for r in f['rows']]
+    bf16 = rows('e02_lmmrec_bf16_yelp_s*.json')
+    assert len({r['seed'] for r in bf16 if r['seed'] is not None}) >= 2, 'a paired table needs two seeds'
+    assert precision_table(rows('e02_lmmrec_full_yelp_s*.json'), bf16) in section('**Does bfloat16 train as well?**')
