@@ -128,7 +128,7 @@ def mm_rate(m, k, n, dtype=torch.float32, dev=torch.device('cpu'), reps=5):
     return 2 * m * k * n / best / 1e9
 
 
-def alignment_flops(m, d, dtype=torch.float32, dev=torch.device('cpu')):
+def alignment_flops(m, d):
     "FLOPs of the alignment terms the package performs in one epoch of the reference forms, per kind of product."
     S, nu, N = m.S, m.backbone.n_users, len(m.S); dt, dim = S.shape[1], m.proj.net[-1].out_features
     h, K, L = m.proj.net[0].out_features, m.w['n_proto'], m.backbone.hp['n_layers']
@@ -145,9 +145,15 @@ def alignment_flops(m, d, dtype=torch.float32, dev=torch.device('cpu')):
         sizes = [(len(groups[0]), n_users_text), (len(groups[1]), len(groups[1])), (len(groups[2]), len(groups[2]))]
         fl['infonce'] += 2 * sum(lse(a, b) for a, b in sizes) + lse(N, N)  # kd and pair: distinct rows; ta: all nodes
         fl['mixtures'] += 3 * L * 2 * (2 * N * dim * K)  # (L layers) x (E C, softmax C^T) x (fwd + 2 bwd)
-    rows = max(1, LSE_BLOCK // N)  # the rates at the shapes the package runs
-    rate = {'projections': mm_rate(N, dt, h, dtype, dev), 'infonce': mm_rate(rows, dim, N, dtype, dev), 'mixtures': mm_rate(N, dim, K, dev=dev)}
-    return fl, rate
+    return fl
+
+
+def mm_rates(m, dtype=torch.float32, dev=torch.device('cpu')):
+    "torch.mm's GFLOP/s at the shapes of each kind of product in `alignment_flops` (the prototype mixtures stay float32)."
+    N, dt, dim = len(m.S), m.S.shape[1], m.proj.net[-1].out_features
+    h, K, rows = m.proj.net[0].out_features, m.w['n_proto'], max(1, LSE_BLOCK // N)  # rows: one lse_sum block's
+    return {'projections': mm_rate(N, dt, h, dtype, dev), 'infonce': mm_rate(rows, dim, N, dtype, dev),
+            'mixtures': mm_rate(N, dim, K, dev=dev)}
 
 
 def main_reference(a, d, dev):
@@ -173,8 +179,8 @@ def main_reference(a, d, dev):
     u, i = d.pairs('train'); batch = (torch.as_tensor(u[:BATCH]), torch.as_tensor(i[:BATCH]), torch.as_tensor(i[::-1][:BATCH].copy()))
     pk, pp, p16 = build(), PlainReference(build()), build(precision='bf16')
     _, got = pk.loss(batch); _, want = pp.loss(batch); _, lo = p16.loss(batch)
-    rel = lambda x: max(abs(x[k].item() - want[k].item()) / abs(want[k].item()) for k in want)
-    fig['plain_vs_package_max_rel_diff'], fig['plain_vs_bf16_max_rel_diff'] = rel(got), rel(lo)
+    rel = lambda x, ref: max(abs(x[k].item() - ref[k].item()) / abs(ref[k].item()) for k in ref)
+    fig['plain_vs_package_max_rel_diff'], fig['plain_vs_bf16_max_rel_diff'] = rel(got, want), rel(lo, want)
     del pk, pp, p16, got, want, lo
     print(f"{fig['dataset']}, reference forms, {texts} text, {fig['nodes']} nodes, {fig['threads']} thread(s); "
           f"plain vs package, first batch, max relative difference of the loss parts: {fig['plain_vs_package_max_rel_diff']:.1e} "
@@ -190,8 +196,9 @@ def main_reference(a, d, dev):
         for sfx in ('', ' bf16'):
             key = f"ratio_{run}{sfx.replace(' ', '_')}_vs_plain"; fig[key] = fig[f'epoch_s_{run}{sfx}'] / fig[f'epoch_s_{plain}']
             print(f"{run + sfx:16s} / its plain baseline (float32): {fig[key]:.3f}x   (target <= 0.3x)")
+    m = build(); fl = alignment_flops(m, d)  # the same products in both precisions
     for sfx, dtype in (('', torch.float32), (' bf16', torch.bfloat16)):  # the roofline of each precision at its own peak
-        fl, rate = alignment_flops(build(), d, dtype, dev); tag = sfx.replace(' ', '_')
+        rate, tag = mm_rates(m, dtype, dev), sfx.replace(' ', '_')
         align_s = fig[f'epoch_s_lmmrec{sfx}'] - fig['epoch_s_lightgcn']  # the alignment terms' share of the epoch
         ideal_s = sum(fl[k] / (rate[k] * 1e9) for k in fl)  # the same products at torch.mm's measured throughput
         fig.update({f'gflop_{k}': fl[k] / 1e9 for k in fl}, **{f'mm_gflops_{k}{tag}': rate[k] for k in rate})

@@ -26,6 +26,11 @@ PAIRS = {'+ RLMRec-Con − LightGCN': ('rlmrec-con', 'backbone'), '+ LMMRec − 
          'LMMRec − LMMRec w/o correspondence': ('lmmrec', 'lmmrec w/o correspondence')}
 
 
+def committed_rows(pattern:str, dataset:str|None=None):
+    "Every row of the committed full-run files matching `pattern` (of `dataset`), one list."
+    return [r for f in full_run_results(pattern, dataset) for r in f['rows']]
+
+
 def fmt(x): return f'{x:.4f}'.lstrip('0')
 def signed(x): return f'{x:+.4f}'.replace('0.', '.', 1).replace('-', '−')
 def row(*cells): return '| ' + ' | '.join(map(str, cells)) + ' |' if all(cells) else '|' + '|'.join(f' {c} ' if c else ' ' for c in cells) + '|'
@@ -241,10 +246,9 @@ if __name__ == '__main__':
         print((forecast_table if a.forecast else fleet_table if a.fleet else scale_table if a.scale else speed_table)(summary))
     elif a.backbones:
         globs = dict(x.split('=', 1) for x in a.pattern.split(','))
-        print(backbone_table({n: [r for f in full_run_results(g, a.dataset) for r in f['rows']] for n, g in globs.items()}))
+        print(backbone_table({n: committed_rows(g, a.dataset) for n, g in globs.items()}))
     elif a.precision:
-        rows = lambda g: [r for f in full_run_results(g, a.dataset) for r in f['rows']]
-        print(precision_table(rows('e02_lmmrec_full_yelp_s*.json'), rows(a.pattern)))
+        print(precision_table(committed_rows('e02_lmmrec_full_yelp_s*.json', a.dataset), committed_rows(a.pattern, a.dataset)))
     else:
-        rows = [r for f in full_run_results(a.pattern, a.dataset) for r in f['rows']]
+        rows = committed_rows(a.pattern, a.dataset)
         print(e03_table(rows) if a.e03 else e04_table(rows) if a.e04 else tables(rows, a.per_seed))

@@ -6,12 +6,11 @@ short runs are checked against the same files within the seed band (test_experim
 """
 import sys
 import numpy as np, pytest
-from lmmrec_nb.core import full_run_results
 from conftest import ROOT
 
 README = (ROOT / 'README.md').read_text()
 sys.path.insert(0, str(ROOT / 'ci'))
-from readme_tables import tables  # noqa: E402  (what the README's e02 tables were pasted from)
+from readme_tables import committed_rows, tables  # noqa: E402  (what the README's e02 tables were pasted from)
 
 
 def table_after(heading, then=''):
@@ -36,7 +35,7 @@ def section(heading):
     ('**LMMRec vs its backbone on real LLM text**', 'e02_lmmrec_full_yelp_s*.json', 'xrec-yelp-profiled', True)])
 def test_lmmrec_tables_are_the_committed_runs(heading, pattern, dataset, per_seed):
     "Both tables of the section (variants; paired differences with their t intervals) are those of the committed files."
-    rows = [r for f in full_run_results(pattern, dataset) for r in f['rows']]
+    rows = committed_rows(pattern, dataset)
     assert rows, f'no committed full run {pattern}'
     variants, paired = tables(rows, per_seed).split('\n\n')
     text = section(heading)
@@ -46,7 +45,7 @@ def test_lmmrec_tables_are_the_committed_runs(heading, pattern, dataset, per_see
 
 @pytest.mark.parametrize('label,dataset', [('Amazon-book', 'rlmrec-amazon-book'), ('Yelp', 'rlmrec-yelp')])
 def test_lightgcn_table_is_the_committed_run(label, dataset):
-    rows = [r for f in full_run_results('e01_lightgcn_full_*.json', dataset) for r in f['rows'] if r['model'] == 'LightGCN']
+    rows = [r for r in committed_rows('e01_lightgcn_full_*.json', dataset) if r['model'] == 'LightGCN']
     rec = np.array([r['recall@20'] for r in sorted(rows, key=lambda r: r['seed'])])
     cells = table_after('**LightGCN at paper scale**')[label]
     assert cells[1].startswith(f'{fmt(rec.mean())} ± {fmt(rec.std())}')
@@ -58,7 +57,7 @@ def test_model_agnostic_table_is_the_committed_runs():
     from readme_tables import backbone_table
     globs = {'LightGCN': 'e02_lmmrec_full_yelp_s*.json', 'SGL': 'e02_lmmrec_full_yelp-sgl_s*.json',
              'SimGCL': 'e02_lmmrec_full_yelp-simgcl_s*.json'}
-    runs = {n: [r for f in full_run_results(g, 'xrec-yelp-profiled') for r in f['rows']] for n, g in globs.items()}
+    runs = {n: committed_rows(g, 'xrec-yelp-profiled') for n, g in globs.items()}
     runs = {n: rows for n, rows in runs.items() if rows}
     assert set(runs) >= {'LightGCN', 'SGL'}, sorted(runs)
     assert backbone_table(runs) in section('**Model-agnostic?**')
@@ -83,7 +82,7 @@ def test_benchmark_tables_are_the_committed_results(printer, result, heading):
 def test_sweep_tables_are_the_committed_runs(printer, pattern, heading):
     "The noise and correspondence-weight tables are their printers' output on the committed full runs (2+ seeds)."
     import readme_tables
-    rows = [r for f in full_run_results(pattern, 'xrec-yelp-profiled') for r in f['rows']]
+    rows = committed_rows(pattern, 'xrec-yelp-profiled')
     assert len({r['seed'] for r in rows if r['seed'] is not None}) >= 2, f'{pattern}: a paired table needs two seeds'
     assert getattr(readme_tables, printer)(rows) in section(heading), f'{heading}: not ci/readme_tables.py {pattern}'
 
@@ -93,9 +92,8 @@ def test_sweep_tables_are_the_committed_runs(printer, pattern, heading):
     ('e03_noise_full_s*.json', lambda r: r['noise'] == 0.0)], ids=['e04 at 1e-7', 'e03 on clean text'])
 def test_sweep_points_at_e02_settings_are_the_e02_runs(pattern, at_e02):
     "A sweep's point with e02's settings gives e02's test metrics for the same variant and seed, number for number."
-    e02 = {(r['model'], r['seed']): r for f in full_run_results('e02_lmmrec_full_yelp_s*.json', 'xrec-yelp-profiled')
-           for r in f['rows']}
-    rows = [r for f in full_run_results(pattern, 'xrec-yelp-profiled') for r in f['rows'] if r['seed'] is not None and at_e02(r)]
+    e02 = {(r['model'], r['seed']): r for r in committed_rows('e02_lmmrec_full_yelp_s*.json', 'xrec-yelp-profiled')}
+    rows = [r for r in committed_rows(pattern, 'xrec-yelp-profiled') if r['seed'] is not None and at_e02(r)]
     assert rows and {(r['model'], r['seed']) for r in rows} <= set(e02), sorted((r['model'], r['seed']) for r in rows)
     for r in rows:
         o = e02[r['model'], r['seed']]
@@ -105,7 +103,6 @@ def test_sweep_points_at_e02_settings_are_the_e02_runs(pattern, at_e02):
 def test_precision_table_is_the_committed_runs():
     "The bf16 quality table is `precision_table` of the committed bf16 runs against e02's float32 runs of the same seeds."
     from readme_tables import precision_table
-    rows = lambda g: [r for f in full_run_results(g, 'xrec-yelp-profiled') for r in f['rows']]
-    bf16 = rows('e02_lmmrec_bf16_yelp_s*.json')
+    bf16 = committed_rows('e02_lmmrec_bf16_yelp_s*.json', 'xrec-yelp-profiled')
     assert len({r['seed'] for r in bf16 if r['seed'] is not None}) >= 2, 'a paired table needs two seeds'
-    assert precision_table(rows('e02_lmmrec_full_yelp_s*.json'), bf16) in section('**Does bfloat16 train as well?**')
+    assert precision_table(committed_rows('e02_lmmrec_full_yelp_s*.json', 'xrec-yelp-profiled'), bf16) in section('**Does bfloat16 train as well?**')
