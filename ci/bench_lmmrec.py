@@ -14,11 +14,15 @@ reference computes them (every node's text through both projectors each batch, d
 an all-nodes x all-nodes one for the translation term). It also counts the FLOPs of the alignment terms the package
 performs per epoch, measures torch.mm's throughput at the same shapes in the same run, and prints achieved / peak,
 plus the peak RSS of each run. Targets: RLMRec-Con's and LMMRec's epochs <= 0.3x their plain ones; achieved >= 50% of
-peak. It times both in float32 and with precision='bf16' (projector and InfoNCE products in bfloat16, on AMX where the
+peak. The floor of each is LightGCN's epoch plus its alignment products at that peak: the lowest ratio to its plain
+baseline that the products it must compute allow on this machine. It times both in float32 and with precision='bf16' (projector and InfoNCE products in bfloat16, on AMX where the
 CPU has it); the roofline of each is measured against torch.mm's throughput in its own dtype.
 Datasets without shipped texts (rlmrec-amazon-book) get random text vectors of --text-dim columns (1536 or 384).
+--forms reference --profile counts instead of timing: the compute operators of one training step (aten calls that
+are not views; on CUDA also its kernels) for LightGCN and LMMRec, and on a CPU LMMRec's again with lse_sum's GPU
+block size (losses.LSE_BLOCK_GPU): the launches a GPU run pays for, the issue's 'launch-bound' measure.
 """
-import argparse, json, platform, resource, statistics, sys, threading, time
+import argparse, contextlib, json, platform, resource, statistics, sys, threading, time
 from pathlib import Path
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from lmmrec_nb.backbones import make_backbone
@@ -26,7 +30,7 @@ from lmmrec_nb.core import resolve_device, seed_everything
 from lmmrec_nb.data import load
 from lmmrec_nb.extract import motivation_texts
 from lmmrec_nb.lmmrec import VARIANTS, LMMRec, reference_settings, text_vectors
-from lmmrec_nb.losses import LSE_BLOCK
+import lmmrec_nb.losses as losses
 from lmmrec_nb.train import NegativeSampler, TrainConfig, train_epoch
 
 BATCH = TrainConfig().batch_size  # training pairs per step, as fit uses by default
@@ -63,6 +67,33 @@ def profile_epoch(model, d, dev, top=8):
     kernels = sum(1 for e in ev if e.device_type.name == 'CUDA')
     table = prof.key_averages().table(sort_by='self_cpu_time_total', row_limit=top)
     return {'ops_per_batch': ops / n_batches, 'kernels_per_batch': kernels / n_batches}, table
+
+
+VIEWS = {f'aten::{k}' for k in ('as_strided', 'view', '_unsafe_view', 'reshape', 'slice', 'select', 'narrow', 't', 'transpose',
+         'permute', 'expand', 'unsqueeze', 'squeeze', 'alias', 'detach', 'unbind', 'split', 'chunk', 'to', 'lift_fresh',
+         'empty', 'empty_strided', 'empty_like', 'new_empty', 'resolve_conj', 'resolve_neg')}  # no kernel of their own
+
+def step_ops(model, d, dev):
+    "Compute operators (leaf aten calls, views left out) and CUDA kernels of one training step, after a first one."
+    from torch.profiler import ProfilerActivity, profile
+    u, i = d.pairs('train'); neg = NegativeSampler(u, i, d.n_users, d.n_items)(np.random.default_rng(0))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    def step(k):
+        batch = tuple(torch.as_tensor(x[k * BATCH:(k + 1) * BATCH], device=dev) for x in (u, i, neg))
+        getattr(model, 'before_step', lambda: None)(); opt.zero_grad(); model.loss(batch)[0].backward(); opt.step()
+    step(0)
+    with profile(activities=[ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if dev.type == 'cuda' else [])) as prof: step(1)
+    ev = prof.events()
+    leaf = lambda e: e.name.startswith('aten::') and e.name not in VIEWS and not any(c.name.startswith('aten::') for c in e.cpu_children)
+    return {'ops_per_step': sum(map(leaf, ev)), 'kernels_per_step': sum(1 for e in ev if e.device_type.name == 'CUDA')}
+
+
+@contextlib.contextmanager
+def gpu_blocks():
+    "lse_sum with a GPU's block size, on any device (to count the operators a GPU run launches)."
+    cpu, losses.LSE_BLOCK = losses.LSE_BLOCK, losses.LSE_BLOCK_GPU
+    try: yield
+    finally: losses.LSE_BLOCK = cpu
 
 
 # ---------------------------------------------------------------- --forms reference (issue 14)
@@ -129,9 +160,10 @@ def mm_rate(m, k, n, dtype=torch.float32, dev=torch.device('cpu'), reps=5):
 
 
 def alignment_flops(m, d):
-    "FLOPs of the alignment terms the package performs in one epoch of the reference forms, per kind of product."
+    "FLOPs of the alignment terms `m` computes in one epoch of the reference forms (its non-zero weights), per kind of product."
     S, nu, N = m.S, m.backbone.n_users, len(m.S); dt, dim = S.shape[1], m.proj.net[-1].out_features
     h, K, L = m.proj.net[0].out_features, m.w['n_proto'], m.backbone.hp['n_layers']
+    kd, pair, ta, itc = (m.w[k] > 0 for k in ('kd', 'pair', 'ta', 'itc'))
     n_users_text = int(m.has[:nu].sum())
     mlp = lambda rows, passes: 2 * rows * (dt * h + h * dim) * passes  # fwd = 1 pass; bwd = the weights' gradients (S is frozen)
     lse = lambda U, C: 3 * 2 * U * C * dim  # the block product, then d/dq and d/dc in the same pass
@@ -141,17 +173,18 @@ def alignment_flops(m, d):
     for idx in np.array_split(perm, -(-len(perm) // BATCH)):
         groups = [np.unique(u[idx]), np.unique(i[idx]) + nu, np.unique(neg[idx]) + nu]
         kd_rows = len(np.unique(np.concatenate(groups + [np.arange(nu)])))  # P_kd: only the rows the step reads
-        fl['projections'] += mlp(kd_rows, 2) + mlp(N, 2) + mlp(N, 1)  # P_kd, P_int over every node, the teacher (no grad)
+        # P_kd; P_int over every node; the teacher (no gradient)
+        fl['projections'] += kd * mlp(kd_rows, 2) + (pair or ta or itc) * mlp(N, 2) + itc * mlp(N, 1)
         sizes = [(len(groups[0]), n_users_text), (len(groups[1]), len(groups[1])), (len(groups[2]), len(groups[2]))]
-        fl['infonce'] += 2 * sum(lse(a, b) for a, b in sizes) + lse(N, N)  # kd and pair: distinct rows; ta: all nodes
-        fl['mixtures'] += 3 * L * 2 * (2 * N * dim * K)  # (L layers) x (E C, softmax C^T) x (fwd + 2 bwd)
+        fl['infonce'] += (kd + pair) * sum(lse(a, b) for a, b in sizes) + (ta or itc) * lse(N, N)  # distinct rows; all nodes
+        fl['mixtures'] += pair * 3 * L * 2 * (2 * N * dim * K)  # (L layers) x (E C, softmax C^T) x (fwd + 2 bwd)
     return fl
 
 
 def mm_rates(m, dtype=torch.float32, dev=torch.device('cpu')):
     "torch.mm's GFLOP/s at the shapes of each kind of product in `alignment_flops` (the prototype mixtures stay float32)."
     N, dt, dim = len(m.S), m.S.shape[1], m.proj.net[-1].out_features
-    h, K, rows = m.proj.net[0].out_features, m.w['n_proto'], max(1, LSE_BLOCK // N)  # rows: one lse_sum block's
+    h, K, rows = m.proj.net[0].out_features, m.w['n_proto'], losses.lse_rows(N, dev)  # rows: one lse_sum block's
     return {'projections': mm_rate(N, dt, h, dtype, dev), 'infonce': mm_rate(rows, dim, N, dtype, dev),
             'mixtures': mm_rate(N, dim, K, dev=dev)}
 
@@ -171,6 +204,7 @@ def main_reference(a, d, dev):
     def lightgcn(): seed_everything(0, dgl=False); return make_backbone(a.backbone, d, device=a.device, seed=0, **bkw, keep_rate=1.0)
     con = dict(pair=0, ta=0, itc=0)  # RLMRec-Con: the backbone and kd only
     runs = {'lightgcn': lightgcn, 'rlmrec-con': lambda: build(**con), 'lmmrec': build}
+    if a.profile: return reference_ops(a, d, fig, {**runs, 'lmmrec bf16': lambda: build(precision='bf16')}, dev)
     if a.terms: runs.update({f'+{t} only': (lambda t=t: build(**{o: 0 for o in ('kd', 'pair', 'ta', 'itc') if o != t}))
                              for t in ('kd', 'pair', 'ta', 'itc')})
     runs.update({'rlmrec-con bf16': lambda: build(**con, precision='bf16'), 'lmmrec bf16': lambda: build(precision='bf16'),
@@ -196,21 +230,42 @@ def main_reference(a, d, dev):
         for sfx in ('', ' bf16'):
             key = f"ratio_{run}{sfx.replace(' ', '_')}_vs_plain"; fig[key] = fig[f'epoch_s_{run}{sfx}'] / fig[f'epoch_s_{plain}']
             print(f"{run + sfx:16s} / its plain baseline (float32): {fig[key]:.3f}x   (target <= 0.3x)")
-    m = build(); fl = alignment_flops(m, d)  # the same products in both precisions
-    for sfx, dtype in (('', torch.float32), (' bf16', torch.bfloat16)):  # the roofline of each precision at its own peak
-        rate, tag = mm_rates(m, dtype, dev), sfx.replace(' ', '_')
-        align_s = fig[f'epoch_s_lmmrec{sfx}'] - fig['epoch_s_lightgcn']  # the alignment terms' share of the epoch
-        ideal_s = sum(fl[k] / (rate[k] * 1e9) for k in fl)  # the same products at torch.mm's measured throughput
-        fig.update({f'gflop_{k}': fl[k] / 1e9 for k in fl}, **{f'mm_gflops_{k}{tag}': rate[k] for k in rate})
-        fig.update({f'alignment_s{tag}': align_s, f'alignment_gflops{tag}': sum(fl.values()) / align_s / 1e9,
-                    f'peak_gflops{tag}': sum(fl.values()) / ideal_s / 1e9, f'achieved_over_peak{tag}': ideal_s / align_s})
-        print(f"lmmrec{sfx}:" + ''.join(f"  {k} {fl[k] / 1e9:.1f} GFLOP/epoch at {rate[k]:.1f} GFLOP/s;" for k in fl))
-        print(f"  alignment terms: {sum(fl.values()) / 1e9:.1f} GFLOP in {align_s:.2f} s = {fig[f'alignment_gflops{tag}']:.1f} GFLOP/s; "
-              f"peak at these shapes {fig[f'peak_gflops{tag}']:.1f} GFLOP/s: achieved / peak {fig[f'achieved_over_peak{tag}']:.0%}   (target >= 50%)")
+    m = build(); rates = {dtype: mm_rates(m, dtype, dev) for dtype in (torch.float32, torch.bfloat16)}; del m  # each precision's peak
+    for run, plain, w in (('lmmrec', 'plain', {}), ('rlmrec-con', 'plain rlmrec-con', con)):
+        fl, pre = alignment_flops(build(**w), d), ('' if run == 'lmmrec' else f'{run}_')  # the same products in both precisions
+        fig.update({f'{pre}gflop_{k}': fl[k] / 1e9 for k in fl})
+        for sfx, dtype in (('', torch.float32), (' bf16', torch.bfloat16)):
+            rate, tag = rates[dtype], sfx.replace(' ', '_')
+            align_s = fig[f'epoch_s_{run}{sfx}'] - fig['epoch_s_lightgcn']  # the alignment terms' share of the epoch
+            ideal_s = sum(fl[k] / (rate[k] * 1e9) for k in fl)  # the same products at torch.mm's measured throughput
+            fig.update({f'mm_gflops_{k}{tag}': rate[k] for k in rate})
+            fig.update({f'{pre}alignment_s{tag}': align_s, f'{pre}alignment_gflops{tag}': sum(fl.values()) / align_s / 1e9,
+                        f'{pre}peak_gflops{tag}': sum(fl.values()) / ideal_s / 1e9, f'{pre}achieved_over_peak{tag}': ideal_s / align_s,
+                        f'{pre}floor_ratio{tag}': (fig['epoch_s_lightgcn'] + ideal_s) / fig[f'epoch_s_{plain}']})
+            print(f"{run}{sfx}:" + ''.join(f"  {k} {fl[k] / 1e9:.1f} GFLOP/epoch at {rate[k]:.1f} GFLOP/s;" for k in fl if fl[k]))
+            print(f"  alignment terms: {sum(fl.values()) / 1e9:.1f} GFLOP in {align_s:.2f} s = {fig[f'{pre}alignment_gflops{tag}']:.1f} GFLOP/s; "
+                  f"peak at these shapes {fig[f'{pre}peak_gflops{tag}']:.1f} GFLOP/s: achieved / peak {fig[f'{pre}achieved_over_peak{tag}']:.0%}   (target >= 50%)")
+            print(f"  floor: LightGCN's epoch plus these products at that peak = {fig[f'{pre}floor_ratio{tag}']:.3f}x its plain baseline")
     fig['peak_rss_mib_process'] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     fig = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in fig.items()}
-    if a.out:  # the README's tables are printed from this file (ci/readme_tables.py --speed)
-        Path(a.out).write_text(json.dumps({'command': 'python ci/bench_lmmrec.py ' + ' '.join(sys.argv[1:]), **fig}, indent=1) + '\n')
+    write_out(a, fig)  # the README's tables are printed from --out's file (ci/readme_tables.py --speed)
+
+
+def reference_ops(a, d, fig, runs, dev):
+    "--forms reference --profile: compute operators (and CUDA kernels) per training step of each run, no timing."
+    counted = [(name, make, contextlib.nullcontext) for name, make in runs.items()]
+    if dev.type == 'cpu': counted.append(('lmmrec gpu blocks', runs['lmmrec'], gpu_blocks))  # a GPU's blocks, counted here
+    print(f"{fig['dataset']}, reference forms, {fig['texts']} text, {fig['nodes']} nodes, one training step of {BATCH} pairs")
+    for name, make, blocks in counted:
+        with blocks(): got = step_ops(make(), d, dev)
+        fig.update({f'{k}_{name}': v for k, v in got.items()})
+        print(f"{name:18s} {got['ops_per_step']:6d} compute operators" + (f", {got['kernels_per_step']} CUDA kernels" if dev.type == 'cuda' else ''))
+    write_out(a, fig)
+
+
+def write_out(a, fig):
+    "Print the figures as the last line and, with --out, write them with this command (for ci/readme_tables.py)."
+    if a.out: Path(a.out).write_text(json.dumps({'command': 'python ci/bench_lmmrec.py ' + ' '.join(sys.argv[1:]), **fig}, indent=1) + '\n')
     print(json.dumps(fig))
 
 

@@ -4,7 +4,7 @@
 # 1. the notebooks' `#| cuda` cells (graph paths agree on CUDA; LightGCN and LMMRec, eager and compiled, train on CUDA through the same trainer),
 # 2. the tests with a CUDA branch,
 # 3. the benchmarks on CUDA: LMMRec's epoch vs its backbone's (both datasets, per term), the reference forms on Amazon-book
-#    (1536-d text; float32 and bf16 against the plain baseline) and the graph benchmark.
+#    (1536-d text; float32 and bf16 against the plain baseline; then CUDA kernels per training step) and the graph benchmark.
 # Every step runs even if one before it fails; the exit status says whether all passed. Logs and the benchmarks'
 # JSON lines go to OUT_DIR (default runs/gpu_check).
 set -uo pipefail
@@ -21,6 +21,7 @@ step pytest_cuda python -m pytest -q -p no:cacheprovider tests/test_graph_paths.
 step bench_lmmrec_yelp python ci/bench_lmmrec.py --device cuda --dataset xrec-yelp-profiled --epochs 10 --terms
 step bench_lmmrec_mi python ci/bench_lmmrec.py --device cuda --dataset amazon-musical-instruments-2014 --epochs 10 --terms
 step bench_lmmrec_reference_ab python ci/bench_lmmrec.py --device cuda --forms reference --dataset rlmrec-amazon-book --text-dim 1536 --epochs 5
+step bench_lmmrec_reference_ab_ops python ci/bench_lmmrec.py --device cuda --forms reference --dataset rlmrec-amazon-book --text-dim 1536 --profile
 step bench_graph python ci/bench_graph.py --device cuda
 grep -h '^{' "$OUT"/bench_*.log > "$OUT/bench.jsonl"
 echo "== gpu_check: $fails step(s) failed"; exit $((fails > 0))

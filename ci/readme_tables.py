@@ -7,6 +7,7 @@ Usage: python ci/readme_tables.py 'e02_lmmrec_full_yelp_s*.json' xrec-yelp-profi
        python ci/readme_tables.py ci/results/bench_fleet.json --fleet        (the extraction fleet's throughput)
        python ci/readme_tables.py ci/results/forecast.json --forecast        (the cost forecast per catalogue)
        python ci/readme_tables.py ci/results/bench_lmmrec_reference_yelp.json --speed   (the reference forms' cost)
+       python ci/readme_tables.py ci/results/bench_lmmrec_reference_ab_ops.json --ops   (operators / kernels per step)
        python ci/readme_tables.py 'e02_lmmrec_bf16_yelp_s*.json' xrec-yelp-profiled --precision   (bf16 vs float32 LMMRec)
        python ci/readme_tables.py 'LightGCN=e02_lmmrec_full_yelp_s*.json,SGL=e02_lmmrec_full_yelp-sgl_s*.json' xrec-yelp-profiled --backbones
 Prints the variant table (mean ± population std over seeds, change vs the backbone, seeds above it, best epochs,
@@ -217,14 +218,28 @@ def speed_table(fig:dict):
            '|---|' + '---|' * len(runs), row('seconds', *(f"{fig[f'epoch_s_{r}']:.3g}" for r in runs)),
            row('vs LightGCN', *(f"{fig[f'epoch_s_{r}'] / fig['epoch_s_lightgcn']:.1f}x" for r in runs)),
            row('peak RSS, MiB', *(f"{fig[f'peak_rss_mib_{r}']:,.0f}" for r in runs)), '']
-    for k in ('rlmrec-con', 'rlmrec-con_bf16', 'lmmrec', 'lmmrec_bf16'):
-        what = k.replace('_bf16', ", precision='bf16'").replace('rlmrec-con', 'RLMRec-Con').replace('lmmrec', 'LMMRec')
-        out.append(f"- {what} / its plain float32 baseline: **{fig[f'ratio_{k}_vs_plain']:.2f}x** (target ≤ 0.3x)")
-    for tag, what in (('', 'float32'), ('_bf16', "precision='bf16'")):
-        out.append(f"- achieved / peak, LMMRec's alignment terms, {what}: **{fig[f'achieved_over_peak{tag}']:.0%}** "
-                   f"({sum(fig[f'gflop_{k}'] for k in ('projections', 'infonce', 'mixtures')):.0f} GFLOP in "
-                   f"{fig[f'alignment_s{tag}']:.1f} s = {fig[f'alignment_gflops{tag}']:.1f} GFLOP/s; torch.mm at the same shapes "
-                   f"{fig[f'peak_gflops{tag}']:.0f} GFLOP/s; target ≥ 50%)")
+    runs = (('rlmrec-con', 'rlmrec-con_', 'RLMRec-Con'), ('lmmrec', '', 'LMMRec'))  # run, its keys' prefix, its name
+    precisions = (('', 'float32'), ('_bf16', "precision='bf16'"))
+    for run, pre, name in runs:
+        for tag, what in precisions:
+            out.append(f"- {name}{', ' + what if tag else ''} / its plain float32 baseline: **{fig[f'ratio_{run}{tag}_vs_plain']:.2f}x** "
+                       f"(target ≤ 0.3x; floor {fig[f'{pre}floor_ratio{tag}']:.2f}x)")
+    for run, pre, name in runs:
+        for tag, what in precisions:
+            out.append(f"- achieved / peak, {name}'s alignment terms, {what}: **{fig[f'{pre}achieved_over_peak{tag}']:.0%}** "
+                       f"({sum(fig[f'{pre}gflop_{k}'] for k in ('projections', 'infonce', 'mixtures')):.0f} GFLOP in "
+                       f"{fig[f'{pre}alignment_s{tag}']:.1f} s = {fig[f'{pre}alignment_gflops{tag}']:.1f} GFLOP/s; torch.mm at the "
+                       f"same shapes {fig[f'{pre}peak_gflops{tag}']:.0f} GFLOP/s; target ≥ 50%)")
+    return '\n'.join(out)
+
+
+def ops_table(fig:dict):
+    "The launches table of `ci/bench_lmmrec.py --forms reference --profile`'s JSON: operators (CUDA kernels) per step."
+    runs = [k[len('ops_per_step_'):] for k in fig if k.startswith('ops_per_step_')]
+    name = lambda r: 'LightGCN' if r == 'lightgcn' else '+ ' + r.replace('rlmrec-con', 'RLMRec-Con').replace('lmmrec', 'LMMRec')
+    out = ['| one training step | ' + ' | '.join(name(r).replace(' gpu blocks', ", a GPU's blocks") for r in runs) + ' |',
+           '|---|' + '---|' * len(runs), row('compute operators', *(f"{fig[f'ops_per_step_{r}']:,}" for r in runs))]
+    if any(fig[f'kernels_per_step_{r}'] for r in runs): out.append(row('CUDA kernels', *(f"{fig[f'kernels_per_step_{r}']:,}" for r in runs)))
     return '\n'.join(out)
 
 
@@ -239,11 +254,13 @@ if __name__ == '__main__':
     ap.add_argument('--fleet', action='store_true', help="pattern is ci/bench_fleet.py's JSON: the fleet's throughput")
     ap.add_argument('--forecast', action='store_true', help="pattern is ci/forecast.py's JSON: the cost forecast")
     ap.add_argument('--speed', action='store_true', help="pattern is ci/bench_lmmrec.py --forms reference's JSON: its cost")
+    ap.add_argument('--ops', action='store_true', help="pattern is ci/bench_lmmrec.py --forms reference --profile's JSON: launches")
     ap.add_argument('--precision', action='store_true', help="pattern: LMMRec runs with precision='bf16', against e02's float32 runs")
     a = ap.parse_args()
-    if a.forecast or a.fleet or a.scale or a.speed:  # a benchmark's JSON
+    if a.forecast or a.fleet or a.scale or a.speed or a.ops:  # a benchmark's JSON
         summary = json.loads(open(a.pattern).read())
-        print((forecast_table if a.forecast else fleet_table if a.fleet else scale_table if a.scale else speed_table)(summary))
+        print((forecast_table if a.forecast else fleet_table if a.fleet else scale_table if a.scale else
+               ops_table if a.ops else speed_table)(summary))
     elif a.backbones:
         globs = dict(x.split('=', 1) for x in a.pattern.split(','))
         print(backbone_table({n: committed_rows(g, a.dataset) for n, g in globs.items()}))

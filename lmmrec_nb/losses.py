@@ -11,12 +11,13 @@ from .backbones import _nonempty, bpr_loss, info_nce, l2_reg
 _all_ = ['bpr_loss', 'info_nce', 'l2_reg']  # re-exported: callers import every loss from one module
 
 # %% auto #0
-__all__ = ['LSE_BLOCK', 'REDUCTIONS', 'lse_sum', 'nce_sum', 'con_alignment', 'summed_alignment', 'pairwise_alignment',
-           'translation_alignment', 'ema_update', 'make_teacher', 'distillation', 'correspondence',
-           'reference_correspondence', 'bpr_loss', 'info_nce', 'l2_reg']
+__all__ = ['LSE_BLOCK', 'LSE_BLOCK_GPU', 'REDUCTIONS', 'lse_sum', 'lse_rows', 'nce_sum', 'con_alignment', 'summed_alignment',
+           'pairwise_alignment', 'translation_alignment', 'ema_update', 'make_teacher', 'distillation',
+           'correspondence', 'reference_correspondence', 'bpr_loss', 'info_nce', 'l2_reg']
 
 # %% ../nbs/31_losses.ipynb #64913d4e
-LSE_BLOCK = 2**20  # elements of one [rows, N] block of lse_sum (4 MiB in float32): a few rows of the whole matrix
+LSE_BLOCK = 2**20  # elements of one [rows, N] block of lse_sum on a CPU (4 MiB in float32): a few rows of the whole matrix
+LSE_BLOCK_GPU = 2**26  # on a GPU (256 MiB in float32): a handful of blocks, so a handful of kernel launches per term
 
 class _BlockedLSE(torch.autograd.Function):
     "sum_i w_i logsumexp_j(q_i . c_j + bias_j), a block of rows at a time; the gradient is formed in the same pass."
@@ -58,13 +59,20 @@ class _BlockedLSE(torch.autograd.Function):
 def lse_sum(q:torch.Tensor, c:torch.Tensor, # [B, d] anchors, [N, d] candidates
             w:torch.Tensor|None=None, # [B] weight of each anchor (default 1)
             bias:torch.Tensor|None=None, # [N] added to every logit of a candidate (log of its count), no gradient
-            block:int|None=None, # elements of one [rows, N] block (None: `LSE_BLOCK`)
+            block:int|None=None, # elements of one [rows, N] block (None: `lse_rows`' default for q's device)
             dtype:torch.dtype|None=None): # dtype of the block products (None: q's; torch.bfloat16: 3 significant digits)
     "sum_i w_i logsumexp_j(q_i . c_j + bias_j) without a [B, N] matrix (rows in blocks; fused forward and backward)."
-    w, block = q.new_ones(len(q)) if w is None else w.to(q.dtype), LSE_BLOCK if block is None else block
+    w = q.new_ones(len(q)) if w is None else w.to(q.dtype)
     grads = torch.is_grad_enabled() and (q.requires_grad or c.requires_grad)
-    return _BlockedLSE.apply(q, c, w, None if bias is None else bias.to(q.dtype), max(1, block // max(1, len(c))), grads,
+    return _BlockedLSE.apply(q, c, w, None if bias is None else bias.to(q.dtype), lse_rows(len(c), q.device, block), grads,
                              dtype or q.dtype)
+
+def lse_rows(n:int, # candidates (columns of a block)
+             device:torch.device|str, # where the blocks are computed
+             block:int|None=None): # elements of one block (None: `LSE_BLOCK` on a CPU, `LSE_BLOCK_GPU` elsewhere)
+    "Anchor rows of one [rows, n] block of `lse_sum` (at least one)."
+    if block is None: block = LSE_BLOCK if torch.device(device).type == 'cpu' else LSE_BLOCK_GPU
+    return max(1, block // max(1, n))
 
 # %% ../nbs/31_losses.ipynb #23725b75
 def nce_sum(a:torch.Tensor, b:torch.Tensor, # [B, d] paired views
@@ -72,7 +80,7 @@ def nce_sum(a:torch.Tensor, b:torch.Tensor, # [B, d] paired views
             w:torch.Tensor|None=None, # [B] times each row counts (default 1)
             candidates:torch.Tensor|None=None, # [N, d] denominators (default: b, weighted by `w`)
             bias:torch.Tensor|None=None, # [N] log-weights of the candidates (default: log w when they are b, else 0)
-            block:int|None=None, # elements of one block of `lse_sum` (None: `LSE_BLOCK`)
+            block:int|None=None, # elements of one block of `lse_sum` (None: its default for a's device)
             dtype:torch.dtype|None=None): # dtype of `lse_sum`'s products (None: a's)
     "sum_k w_k InfoNCE_k(a, b): `info_nce(..., reduction='sum')` on weighted rows, in blocks (no B x N matrix)."
     _nonempty('nce_sum', a, b)

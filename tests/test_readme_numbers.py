@@ -68,7 +68,8 @@ def test_model_agnostic_table_is_the_committed_runs():
     ('fleet_table', 'bench_fleet.json', '**Extraction over a fleet of servers**'),
     ('forecast_table', 'forecast.json', '**A forecast**'),
     ('speed_table', 'bench_lmmrec_reference_yelp.json', "**The reference forms' cost**"),
-    ('speed_table', 'bench_lmmrec_reference_ab.json', '**At paper scale: Amazon-book with 1536-d text**')])
+    ('speed_table', 'bench_lmmrec_reference_ab.json', '**At paper scale: Amazon-book with 1536-d text**'),
+    ('ops_table', 'bench_lmmrec_reference_ab_ops.json', '**Launches per step on a GPU.**')])
 def test_benchmark_tables_are_the_committed_results(printer, result, heading):
     "Each benchmark table of the README is its printer's output on the committed JSON under ci/results/."
     import json, readme_tables
