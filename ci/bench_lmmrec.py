@@ -2,7 +2,7 @@
 
 Usage: LMMREC_DATA_MIRROR=../shared/data python ci/bench_lmmrec.py [--dataset xrec-yelp-profiled] [--backbone lightgcn]
        [--epochs 5] [--threads 1] [--device cpu] [--terms] [--profile] [--compile] [--forms kit|reference] [--text-dim N]
-       [--out FILE.json]   (--forms reference: the figures and the command, for ci/readme_tables.py --speed)
+       [--out FILE.json]   (the figures and the command, for ci/readme_tables.py --speed)
 Prints a table of median epoch times and ratios; the last line is one JSON object with every figure.
 --profile counts, with torch.profiler, the operators (and CUDA kernels) of one training epoch per batch and lists
 the operators that take the most CPU time; --compile also times LMMRec with its loss under torch.compile, as TrainConfig(compile=True) runs it.
@@ -278,17 +278,17 @@ def main():
     ap.add_argument('--compile', action='store_true', help="also time LMMRec with its loss compiled (TrainConfig(compile=True))")
     ap.add_argument('--forms', default='kit', choices=('kit', 'reference'), help='the forms LMMRec computes (reference: issue 14)')
     ap.add_argument('--text-dim', type=int, default=None, help='random text vectors of this size (datasets without shipped texts)')
-    ap.add_argument('--out', help='--forms reference: also write the figures (and this command) to this JSON file')
+    ap.add_argument('--out', help='also write the figures (and this command) to this JSON file')
     a = ap.parse_args()
     if a.threads: torch.set_num_threads(a.threads)
     dev = resolve_device(a.device); d = load(a.dataset)
     if a.forms == 'reference': return main_reference(a, d, dev)
     S, has = text_vectors(d, motivation_texts(d))
-    fig = {'dataset': a.dataset, 'backbone': a.backbone, 'device': str(dev), 'threads': torch.get_num_threads(),
+    fig = {'dataset': a.dataset, 'backbone': a.backbone, 'forms': 'kit', 'device': str(dev), 'threads': torch.get_num_threads(),
            'machine': platform.machine(), 'torch': torch.__version__}
     for v in ('backbone', 'rlmrec-con', 'lmmrec'):
         seed_everything(0, dgl=False); bb = make_backbone(a.backbone, d, device=a.device, seed=0)
-        m = bb if VARIANTS[v] is None else LMMRec(bb, S, has, **VARIANTS[v])
+        m = bb if VARIANTS[v] is None else LMMRec(bb, S, has, 'kit', **VARIANTS[v])
         fig[f'epoch_s_{v}'] = epoch_times(m, d, a.epochs, dev)
         print(f'{v:12s} median epoch {fig[f"epoch_s_{v}"]:.3f} s')
     for v in ('rlmrec-con', 'lmmrec'):
@@ -298,20 +298,20 @@ def main():
         terms = ('kd', 'pair', 'ta', 'itc')
         for t in terms:
             seed_everything(0, dgl=False); bb = make_backbone(a.backbone, d, device=a.device, seed=0)
-            fig[f'epoch_s_only_{t}'] = epoch_times(LMMRec(bb, S, has, **{o: 0 for o in terms if o != t}), d, a.epochs, dev)
+            fig[f'epoch_s_only_{t}'] = epoch_times(LMMRec(bb, S, has, 'kit', **{o: 0 for o in terms if o != t}), d, a.epochs, dev)
             print(f'backbone + {t:5s} only: {fig[f"epoch_s_only_{t}"]:.3f} s ({fig[f"epoch_s_only_{t}"] / fig["epoch_s_backbone"]:.1f}x)')
     if a.profile:
         for v in ('backbone', 'lmmrec'):
             seed_everything(0, dgl=False); bb = make_backbone(a.backbone, d, device=a.device, seed=0)
-            counts, table = profile_epoch(bb if v == 'backbone' else LMMRec(bb, S, has), d, dev)
+            counts, table = profile_epoch(bb if v == 'backbone' else LMMRec(bb, S, has, 'kit'), d, dev)
             fig.update({f'{k}_{v}': c for k, c in counts.items()})
             print(f'{v}: {counts["ops_per_batch"]:.0f} operators, {counts["kernels_per_batch"]:.0f} CUDA kernels per batch\n{table}')
     if a.compile:  # TrainConfig(compile=True): fewer, fused kernels (the first epochs pay for compiling)
-        seed_everything(0, dgl=False); m = LMMRec(make_backbone(a.backbone, d, device=a.device, seed=0), S, has)
+        seed_everything(0, dgl=False); m = LMMRec(make_backbone(a.backbone, d, device=a.device, seed=0), S, has, 'kit')
         try: fig['epoch_s_lmmrec_compiled'] = epoch_times(m, d, a.epochs, dev, warmup=3, compile=True)
         except Exception as e: fig['compile_error'] = f'{type(e).__name__}: {str(e)[:300]}'; print('torch.compile failed:', fig['compile_error'])
         else: print(f'lmmrec, compiled loss: {fig["epoch_s_lmmrec_compiled"]:.3f} s ({fig["epoch_s_lmmrec_compiled"] / fig["epoch_s_backbone"]:.1f}x)')
-    print(json.dumps(fig))
+    write_out(a, fig)
 
 
 if __name__ == '__main__':

@@ -7,6 +7,7 @@ Usage: python ci/readme_tables.py 'e02_lmmrec_full_yelp_s*.json' xrec-yelp-profi
        python ci/readme_tables.py ci/results/bench_fleet.json --fleet        (the extraction fleet's throughput)
        python ci/readme_tables.py ci/results/forecast.json --forecast        (the cost forecast per catalogue)
        python ci/readme_tables.py ci/results/bench_lmmrec_reference_yelp.json --speed   (the reference forms' cost)
+       python ci/readme_tables.py ci/results/bench_lmmrec_kit_yelp.json --speed         (the kit forms' cost)
        python ci/readme_tables.py ci/results/bench_lmmrec_reference_ab_ops.json --ops   (operators / kernels per step)
        python ci/readme_tables.py 'e02_lmmrec_bf16_yelp_s*.json' xrec-yelp-profiled --precision   (bf16 vs float32 LMMRec)
        python ci/readme_tables.py 'LightGCN=e02_lmmrec_full_yelp_s*.json,SGL=e02_lmmrec_full_yelp-sgl_s*.json' xrec-yelp-profiled --backbones
@@ -210,8 +211,18 @@ def scale_table(summary:dict):
     return '\n'.join(out)
 
 
+def kit_speed_table(fig:dict):
+    "The kit forms' cost table of `ci/bench_lmmrec.py --terms`'s JSON: epoch seconds per run and their ratio to the backbone's."
+    runs = ['backbone', 'rlmrec-con', 'lmmrec'] + [f'only_{t}' for t in ('kd', 'pair', 'ta', 'itc')]
+    names = ['LightGCN', '+ RLMRec-Con', '+ LMMRec'] + [f'+ {t} only' for t in ('kd', 'pair', 'ta', 'itc')]
+    return '\n'.join(['| epoch | ' + ' | '.join(names) + ' |', '|---|' + '---|' * len(runs),
+                      row('seconds', *(f"{fig[f'epoch_s_{r}']:.3g}" for r in runs)),
+                      row('vs LightGCN', *(f"{fig[f'epoch_s_{r}'] / fig['epoch_s_backbone']:.1f}x" for r in runs))])
+
+
 def speed_table(fig:dict):
-    "The reference forms' cost table of `ci/bench_lmmrec.py --forms reference`'s JSON: epoch and peak RSS per run, ratios, roofline."
+    "The cost table of `ci/bench_lmmrec.py --forms reference`'s JSON (epoch and peak RSS per run, ratios, roofline), or the kit's."
+    if fig.get('forms') == 'kit': return kit_speed_table(fig)
     runs = [k[len('epoch_s_'):] for k in fig if k.startswith('epoch_s_')]
     name = lambda r: {'lightgcn': 'LightGCN', 'plain': 'plain LMMRec'}.get(r, r if r.startswith('plain') else '+ ' + r.lstrip('+'))
     out = ['| epoch | ' + ' | '.join(name(r).replace('rlmrec-con', 'RLMRec-Con').replace('lmmrec', 'LMMRec') for r in runs) + ' |',

@@ -67,6 +67,7 @@ def test_model_agnostic_table_is_the_committed_runs():
     ('scale_table', 'bench_scale.json', '**How cost grows**'),
     ('fleet_table', 'bench_fleet.json', '**Extraction over a fleet of servers**'),
     ('forecast_table', 'forecast.json', '**A forecast**'),
+    ('speed_table', 'bench_lmmrec_kit_yelp.json', "**LMMRec's training cost in the kit's forms**"),
     ('speed_table', 'bench_lmmrec_reference_yelp.json', "**The reference forms' cost**"),
     ('speed_table', 'bench_lmmrec_reference_ab.json', '**At paper scale: Amazon-book with 1536-d text**'),
     ('ops_table', 'bench_lmmrec_reference_ab_ops.json', '**Launches per step on a GPU.**')])
