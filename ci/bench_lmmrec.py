@@ -4,9 +4,10 @@ Usage: LMMREC_DATA_MIRROR=../shared/data python ci/bench_lmmrec.py [--dataset xr
        [--epochs 5] [--threads 1] [--device cpu] [--terms] [--profile] [--compile] [--forms kit|reference] [--text-dim N]
        [--out FILE.json]   (the figures and the command, for ci/readme_tables.py --speed)
 Prints a table of median epoch times and ratios; the last line is one JSON object with every figure.
---profile counts, with torch.profiler, the operators (and CUDA kernels) of one training epoch per batch and lists
-the operators that take the most CPU time; --compile also times LMMRec with its loss under torch.compile, as TrainConfig(compile=True) runs it.
-Target (issue 5): LMMRec epoch <= 1.5x the backbone's epoch.
+--forms kit (the default) times LightGCN, + RLMRec-Con and + LMMRec in the kit's forms (issue 5's target: LMMRec's
+epoch <= 1.5x the backbone's). --profile counts, with torch.profiler, the operators (and CUDA kernels) of one
+training epoch per batch and lists the operators that take the most CPU time; --compile also times LMMRec with its
+loss under torch.compile, as TrainConfig(compile=True) runs it.
 
 --forms reference (issue 14) times LightGCN, + RLMRec-Con and + LMMRec in the reference forms (DESIGN.md §1b, the
 reference's per-dataset weights) against `PlainReference` below: the same forms written plainly, as the public
@@ -15,8 +16,9 @@ an all-nodes x all-nodes one for the translation term). It also counts the FLOPs
 performs per epoch, measures torch.mm's throughput at the same shapes in the same run, and prints achieved / peak,
 plus the peak RSS of each run. Targets: RLMRec-Con's and LMMRec's epochs <= 0.3x their plain ones; achieved >= 50% of
 peak. The floor of each is LightGCN's epoch plus its alignment products at that peak: the lowest ratio to its plain
-baseline that the products it must compute allow on this machine. It times both in float32 and with precision='bf16' (projector and InfoNCE products in bfloat16, on AMX where the
-CPU has it); the roofline of each is measured against torch.mm's throughput in its own dtype.
+baseline that the products it must compute allow on this machine. It times both in float32 and with
+precision='bf16' (projector and InfoNCE products in bfloat16, on AMX where the CPU has it); the roofline of each is
+measured against torch.mm's throughput in its own dtype.
 Datasets without shipped texts (rlmrec-amazon-book) get random text vectors of --text-dim columns (1536 or 384).
 --forms reference --profile counts instead of timing: the compute operators of one training step (aten calls that
 are not views; on CUDA also its kernels) for LightGCN and LMMRec, and on a CPU LMMRec's again with lse_sum's GPU
