@@ -211,6 +211,12 @@ def scale_table(summary:dict):
     return '\n'.join(out)
 
 
+def run_label(run:str):
+    "A benchmark run's column name: 'lmmrec bf16' -> '+ LMMRec bf16', 'plain rlmrec-con' -> 'plain RLMRec-Con'."
+    label = {'lightgcn': 'LightGCN', 'plain': 'plain LMMRec'}.get(run, run if run.startswith('plain') else '+ ' + run.lstrip('+'))
+    return label.replace('rlmrec-con', 'RLMRec-Con').replace('lmmrec', 'LMMRec').replace(' gpu blocks', ", a GPU's blocks")
+
+
 def kit_speed_table(fig:dict):
     "The kit forms' cost table of `ci/bench_lmmrec.py --terms`'s JSON: epoch seconds per run and their ratio to the backbone's."
     runs = ['backbone', 'rlmrec-con', 'lmmrec'] + [f'only_{t}' for t in ('kd', 'pair', 'ta', 'itc')]
@@ -224,18 +230,17 @@ def speed_table(fig:dict):
     "The cost table of `ci/bench_lmmrec.py --forms reference`'s JSON (epoch and peak RSS per run, ratios, roofline), or the kit's."
     if fig.get('forms') == 'kit': return kit_speed_table(fig)
     runs = [k[len('epoch_s_'):] for k in fig if k.startswith('epoch_s_')]
-    name = lambda r: {'lightgcn': 'LightGCN', 'plain': 'plain LMMRec'}.get(r, r if r.startswith('plain') else '+ ' + r.lstrip('+'))
-    out = ['| epoch | ' + ' | '.join(name(r).replace('rlmrec-con', 'RLMRec-Con').replace('lmmrec', 'LMMRec') for r in runs) + ' |',
+    out = ['| epoch | ' + ' | '.join(map(run_label, runs)) + ' |',
            '|---|' + '---|' * len(runs), row('seconds', *(f"{fig[f'epoch_s_{r}']:.3g}" for r in runs)),
            row('vs LightGCN', *(f"{fig[f'epoch_s_{r}'] / fig['epoch_s_lightgcn']:.1f}x" for r in runs)),
            row('peak RSS, MiB', *(f"{fig[f'peak_rss_mib_{r}']:,.0f}" for r in runs)), '']
-    runs = (('rlmrec-con', 'rlmrec-con_', 'RLMRec-Con'), ('lmmrec', '', 'LMMRec'))  # run, its keys' prefix, its name
+    aligned = (('rlmrec-con', 'rlmrec-con_', 'RLMRec-Con'), ('lmmrec', '', 'LMMRec'))  # run, its keys' prefix, its name
     precisions = (('', 'float32'), ('_bf16', "precision='bf16'"))
-    for run, pre, name in runs:
+    for run, pre, name in aligned:
         for tag, what in precisions:
             out.append(f"- {name}{', ' + what if tag else ''} / its plain float32 baseline: **{fig[f'ratio_{run}{tag}_vs_plain']:.2f}x** "
                        f"(target ≤ 0.3x; floor {fig[f'{pre}floor_ratio{tag}']:.2f}x)")
-    for run, pre, name in runs:
+    for run, pre, name in aligned:
         for tag, what in precisions:
             out.append(f"- achieved / peak, {name}'s alignment terms, {what}: **{fig[f'{pre}achieved_over_peak{tag}']:.0%}** "
                        f"({sum(fig[f'{pre}gflop_{k}'] for k in ('projections', 'infonce', 'mixtures')):.0f} GFLOP in "
@@ -247,8 +252,7 @@ def speed_table(fig:dict):
 def ops_table(fig:dict):
     "The launches table of `ci/bench_lmmrec.py --forms reference --profile`'s JSON: operators (CUDA kernels) per step."
     runs = [k[len('ops_per_step_'):] for k in fig if k.startswith('ops_per_step_')]
-    name = lambda r: 'LightGCN' if r == 'lightgcn' else '+ ' + r.replace('rlmrec-con', 'RLMRec-Con').replace('lmmrec', 'LMMRec')
-    out = ['| one training step | ' + ' | '.join(name(r).replace(' gpu blocks', ", a GPU's blocks") for r in runs) + ' |',
+    out = ['| one training step | ' + ' | '.join(map(run_label, runs)) + ' |',
            '|---|' + '---|' * len(runs), row('compute operators', *(f"{fig[f'ops_per_step_{r}']:,}" for r in runs))]
     if any(fig[f'kernels_per_step_{r}'] for r in runs): out.append(row('CUDA kernels', *(f"{fig[f'kernels_per_step_{r}']:,}" for r in runs)))
     return '\n'.join(out)

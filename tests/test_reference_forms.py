@@ -376,23 +376,27 @@ def dense_translation(z, e, gen, tau=1.0):
     return (-(a * b).sum(-1) + torch.logsumexp(a @ b.T, -1)).mean()
 
 
+def blocked_translation(z, e, block, tau=1.0):
+    "The package's blocked translation term with `block` elements per lse_sum block: (loss, dz, de, each product's left shape)."
+    import lmmrec_nb.losses as L
+    calls, mm, cpu = [], torch.Tensor.__matmul__, L.LSE_BLOCK
+    def spy(x, y): calls.append(tuple(x.shape)); return mm(x, y)
+    try:
+        L.LSE_BLOCK, torch.Tensor.__matmul__ = block, spy  # the [rows, N] logit blocks are `qa[r:r + rows] @ ca.T`
+        loss = L.translation_alignment(z, e, torch.Generator().manual_seed(4), tau, blocked=True)
+        dz, de = torch.autograd.grad(loss, (z, e))
+    finally: L.LSE_BLOCK, torch.Tensor.__matmul__ = cpu, mm
+    return loss, dz, de, calls
+
+
 @pytest.mark.parametrize('tau', [1.0, 0.2, 0.002])  # 0.002: too wide a range for one shift (float64), the row maxima take over
 def test_blocked_all_node_infonce_equals_dense(tau):
     "Values and gradients of the blocked translation term equal the dense one (float64, 1e-9), 7 rows a block of 101."
-    from lmmrec_nb.losses import translation_alignment
     g = torch.Generator().manual_seed(0)
     z, e = (torch.randn(101, 8, generator=g, dtype=torch.float64, requires_grad=True) for _ in range(2))
     want = dense_translation(z, e, torch.Generator().manual_seed(4), tau)
     gz, ge = torch.autograd.grad(want, (z, e))
-    import lmmrec_nb.losses as L
-    block, L.LSE_BLOCK = L.LSE_BLOCK, 7 * 101 + 3  # 7 rows per block: 101 = 14 x 7 + 3
-    calls, mm = [], torch.Tensor.__matmul__
-    def spy(x, y): calls.append(tuple(x.shape)); return mm(x, y)
-    try:
-        torch.Tensor.__matmul__ = spy  # the [rows, N] logit blocks are `qa[r:r + rows] @ ca.T`
-        got = translation_alignment(z, e, torch.Generator().manual_seed(4), tau, blocked=True)
-        hz, he = torch.autograd.grad(got, (z, e))
-    finally: L.LSE_BLOCK, torch.Tensor.__matmul__ = block, mm
+    got, hz, he, calls = blocked_translation(z, e, 7 * 101 + 3, tau)  # 7 rows per block: 101 = 14 x 7 + 3
     assert [r for r, k in calls if k == 10] == [7] * 14 + [3]  # 8 columns + the bias and shift columns
     assert abs(got.item() - want.item()) < 1e-9
     assert (hz - gz).abs().max() < 1e-9 and (he - ge).abs().max() < 1e-9
@@ -412,22 +416,16 @@ def test_blocked_all_node_infonce_never_allocates_n_by_n():
     assert z.grad is not None and e.grad is not None
 
 
-def test_gpu_blocks_give_the_cpu_blocks_loss_in_fewer_products(monkeypatch):
+def test_gpu_blocks_give_the_cpu_blocks_loss_in_fewer_products():
     """The all-node translation term with a GPU's block size (LSE_BLOCK_GPU) on N = 3000 nodes: the loss and gradients
     of the CPU's blocks (float32, 1e-5 relative), in one block instead of nine."""
     import lmmrec_nb.losses as L
     n, g = 3000, torch.Generator().manual_seed(0)
     z, e = (torch.randn(n, 32, generator=g, requires_grad=True) for _ in range(2))
-    def run(block):
-        monkeypatch.setattr(L, 'LSE_BLOCK', block); calls, mm = [], torch.Tensor.__matmul__
-        def spy(x, y): calls.append(tuple(x.shape)); return mm(x, y)
-        monkeypatch.setattr(torch.Tensor, '__matmul__', spy)
-        loss = L.translation_alignment(z, e, torch.Generator().manual_seed(4), blocked=True)
-        monkeypatch.setattr(torch.Tensor, '__matmul__', mm)
-        return (loss, *torch.autograd.grad(loss, (z, e))), sum(k == 34 for _, k in calls)  # 32 columns + bias and shift
-    blocks = math.ceil(n / L.lse_rows(n, 'cpu'))  # before `run` swaps the CPU's block size
-    cpu, n_cpu = run(L.LSE_BLOCK); gpu, n_gpu = run(L.LSE_BLOCK_GPU)
-    assert (n_cpu, n_gpu) == (blocks, 1) == (9, 1)
+    *cpu, cpu_calls = blocked_translation(z, e, L.LSE_BLOCK)
+    *gpu, gpu_calls = blocked_translation(z, e, L.LSE_BLOCK_GPU)
+    n_cpu, n_gpu = (sum(k == 34 for _, k in calls) for calls in (cpu_calls, gpu_calls))  # 32 columns + bias and shift
+    assert (n_cpu, n_gpu) == (math.ceil(n / L.lse_rows(n, 'cpu')), 1) == (9, 1)
     for a, b in zip(gpu, cpu): assert ((a - b).norm() / b.norm()).item() < 1e-5
 
 
